@@ -1,0 +1,29 @@
+"""`spine-cds` command line: each sub-command lives in its own module with `register()`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from cds_service.cli import demo, evaluate, knowledge, report, serve
+
+COMMANDS = (serve, evaluate, demo, report, knowledge)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `spine-cds` console script."""
+    parser = argparse.ArgumentParser(
+        prog="spine-cds",
+        description="CDS Hooks service advising on spinal imaging orders in primary care.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

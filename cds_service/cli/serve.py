@@ -1,0 +1,17 @@
+"""`spine-cds serve` (being built)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the `serve` sub-command."""
+    parser = sub.add_parser("serve", help="(being built)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Not built yet."""
+    raise SystemExit("spine-cds serve is not built yet")

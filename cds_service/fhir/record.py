@@ -1,0 +1,161 @@
+"""The patient record as the rules read it: raw FHIR JSON, triaged by type and indexed by code.
+
+Full `fhir.resources` validation of every resource costs ~0.1 ms each, more than a large record's
+latency budget, so the record keeps the client's JSON and indexes it cheaply; the rules read only
+the resources whose codes they look up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+Resource = dict[str, Any]
+
+# Resource types the rules read; anything else in a prefetch Bundle is ignored.
+RECORD_TYPES = (
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Observation",
+    "Procedure",
+)
+
+
+def codings(concept: Any) -> Iterator[tuple[str | None, str | None, str | None]]:
+    """Yield (system, code, display) for each coding of a CodeableConcept, tolerating bad shapes."""
+    if isinstance(concept, list):  # real clients send lists where R4 wants one object and vice versa
+        for item in concept:
+            yield from codings(item)
+        return
+    if not isinstance(concept, dict):
+        return
+    raw = concept.get("coding")
+    items = raw if isinstance(raw, list) else [raw]
+    for coding in items:
+        if isinstance(coding, dict):
+            system, code = coding.get("system"), coding.get("code")
+            display = coding.get("display")
+            yield (
+                system if isinstance(system, str) else None,
+                code if isinstance(code, str) else None,
+                display if isinstance(display, str) else None,
+            )
+
+
+def concept_text(concept: Any) -> str:
+    """The human text of a CodeableConcept: its text, else the displays joined."""
+    if isinstance(concept, list):
+        return " ".join(concept_text(item) for item in concept).strip()
+    if not isinstance(concept, dict):
+        return ""
+    text = concept.get("text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    return " ".join(d for _, _, d in codings(concept) if d).strip()
+
+
+def reference_of(resource: Resource) -> str | None:
+    """`Type/id` for a resource, or None when it has no id."""
+    rid = resource.get("id")
+    rtype = resource.get("resourceType")
+    if isinstance(rid, str) and isinstance(rtype, str):
+        return f"{rtype}/{rid}"
+    return None
+
+
+# The element that carries each resource type's main code.
+CODE_ELEMENT = {
+    "Condition": "code",
+    "Observation": "code",
+    "Procedure": "code",
+    "MedicationRequest": "medicationCodeableConcept",
+    "MedicationStatement": "medicationCodeableConcept",
+    "ServiceRequest": "code",
+}
+
+
+@dataclass
+class PatientRecord:
+    """What is known about the patient for one hook call.
+
+    `unavailable` names the data categories ("conditions", "medications", "observations",
+    "procedures", "patient") that could not be read, so that the rules say what was not checked
+    rather than treating missing data as a negative.
+    """
+
+    patient: Resource | None
+    resources: dict[str, list[Resource]]
+    as_of: date
+    unavailable: frozenset[str] = frozenset()
+    draft_orders: tuple[Resource, ...] = ()
+    _by_code: dict[tuple[str, str], list[Resource]] = field(default_factory=dict, repr=False)
+    _by_bare_code: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_resources(
+        cls,
+        patient: Resource | None,
+        resources: Iterable[Resource],
+        *,
+        as_of: date,
+        unavailable: Iterable[str] = (),
+        draft_orders: Iterable[Resource] = (),
+    ) -> PatientRecord:
+        """Triage raw resources by type and index them by code; duplicates (same id) kept once."""
+        by_type: dict[str, list[Resource]] = {t: [] for t in RECORD_TYPES}
+        seen: set[str] = set()
+        by_code: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+        by_bare: dict[str, list[Resource]] = defaultdict(list)
+        for res in resources:
+            if not isinstance(res, dict):
+                continue
+            rtype = res.get("resourceType")
+            if rtype not in by_type:
+                continue
+            ref = reference_of(res)
+            if ref is not None:
+                if ref in seen:
+                    continue
+                seen.add(ref)
+            by_type[rtype].append(res)
+            for system, code, _ in codings(res.get(CODE_ELEMENT[rtype])):
+                if code:
+                    by_bare[code].append(res)
+                    if system:
+                        by_code[(system, code)].append(res)
+        return cls(
+            patient=patient,
+            resources=by_type,
+            as_of=as_of,
+            unavailable=frozenset(unavailable),
+            draft_orders=tuple(o for o in draft_orders if isinstance(o, dict)),
+            _by_code=dict(by_code),
+            _by_bare_code=dict(by_bare),
+        )
+
+    def of_type(self, resource_type: str) -> list[Resource]:
+        """All resources of one type (empty when none or unavailable)."""
+        return self.resources.get(resource_type, [])
+
+    def with_code(self, system: str, code: str) -> list[Resource]:
+        """Resources whose main code is system|code (cost independent of record size)."""
+        return self._by_code.get((system, code), [])
+
+    def with_any_code(self, codes: Iterable[tuple[str, str]]) -> list[Resource]:
+        """Resources whose main code is any of the (system, code) pairs, each once."""
+        out: list[Resource] = []
+        seen: set[int] = set()
+        for key in codes:
+            for res in self._by_code.get(key, []):
+                if id(res) not in seen:
+                    seen.add(id(res))
+                    out.append(res)
+        return out
+
+    def with_bare_code(self, code: str) -> list[Resource]:
+        """Resources carrying this code in any system (for codings sent without a system)."""
+        return self._by_bare_code.get(code, [])

@@ -1,0 +1,69 @@
+"""The hook pipeline: choose the orders, read the record, decide a pathway, render the cards.
+
+Each stage is a pure function of the previous stage's output; the only I/O is the record loader
+(prefetch resolution and FHIR fallback fetch), which runs only when a spinal imaging order is
+actually being evaluated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cds_service.cards import build_response
+from cds_service.fhir.record import PatientRecord, Resource
+from cds_service.hooks.orders import candidate_orders
+from cds_service.hooks.response import HookResponse
+from cds_service.knowledge import Knowledge
+from cds_service.rules.classify import classify_order
+from cds_service.rules.model import Decision
+from cds_service.rules.pathway import decide
+from cds_service.settings import Settings
+
+# Namespace for consult ids: the same hook call and order always get the same consult id.
+CONSULT_NAMESPACE = uuid.UUID("6f1c1d0e-8c55-4c1e-9a53-5a1d3f0c9b21")
+
+RecordLoader = Callable[[Sequence[Resource]], PatientRecord]
+
+
+@dataclass(frozen=True)
+class HookOutcome:
+    """The response to send and the decisions behind it (for the decision log)."""
+
+    response: HookResponse
+    decisions: tuple[Decision, ...]
+
+
+def consult_id_for(hook_instance: str, order_reference: str) -> str:
+    """Deterministic `urn:uuid:` for one order in one hook call."""
+    return f"urn:uuid:{uuid.uuid5(CONSULT_NAMESPACE, f'{hook_instance}|{order_reference}')}"
+
+
+def evaluate_hook(
+    *,
+    hook: str,
+    hook_instance: str,
+    context: dict[str, Any],
+    load_record: RecordLoader,
+    knowledge: Knowledge,
+    settings: Settings,
+) -> HookOutcome:
+    """Run one hook call through classification, red-flag detection, pathway choice and cards."""
+    to_evaluate, other_orders = candidate_orders(hook, context)
+    orders = [o for o in (classify_order(r, knowledge) for r in to_evaluate) if o is not None]
+    if not orders:
+        return HookOutcome(HookResponse(cards=[]), ())
+    record = load_record(other_orders)
+    decisions = tuple(
+        decide(
+            order,
+            record,
+            knowledge,
+            consult_id=consult_id_for(hook_instance, order.reference),
+        )
+        for order in orders
+    )
+    response = build_response(decisions, knowledge=knowledge, settings=settings, hook=hook)
+    return HookOutcome(response, decisions)

@@ -1,0 +1,48 @@
+"""Service settings, read from environment variables prefixed `SPINE_CDS_` (see README)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import field_validator
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Every field maps to `SPINE_CDS_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="SPINE_CDS_", extra="ignore")
+
+    # Client authentication (CDS Hooks JWT). "off" only for local development.
+    auth: Literal["on", "off"] = "on"
+    public_url: str = "http://127.0.0.1:8080"
+    trusted_issuers: str | None = None  # path to a JSON file: {"<iss>": {"jwks": {...}} | {"jwks_url": ...}}
+
+    # FHIR servers the service may call with a client's token (comma-separated base URLs).
+    fhir_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    database_url: str = "sqlite:///var/spine-cds.sqlite"
+
+    # Request handling and FHIR fallback fetch.
+    max_body_bytes: int = 1_000_000
+    fetch_deadline_seconds: float = 0.8
+    fetch_timeout_seconds: float = 0.5
+    fetch_max_pages: int = 5
+    fetch_max_response_bytes: int = 20_000_000
+
+    # Presentation.
+    canonical_base: str = "https://spine-cds.example.org/fhir"
+    quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
+    mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
+
+    @field_validator("fhir_servers", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
