@@ -7,8 +7,8 @@ from flask import Flask
 from cds_service.api.auth import install_auth
 from cds_service.api.cors import install_cors
 from cds_service.api.errors import install_error_handlers
-from cds_service.api.routes import install_routes
 from cds_service.api.observability import install_observability
+from cds_service.api.routes import install_routes
 from cds_service.knowledge import load_knowledge
 from cds_service.settings import Settings
 from cds_service.store import install_store

@@ -10,17 +10,11 @@ REQUEST_LATENCY = Histogram(
     ["service", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-DECISIONS = Counter(
-    "spine_cds_decisions_total", "Spinal imaging orders evaluated, by pathway", ["pathway"]
-)
+DECISIONS = Counter("spine_cds_decisions_total", "Spinal imaging orders evaluated, by pathway", ["pathway"])
 FALLBACK_FETCHES = Counter(
     "spine_cds_fallback_fetches_total",
     "Prefetch keys fetched from the client's FHIR server, by key and outcome",
     ["key", "outcome"],
 )
-AUTH_FAILURES = Counter(
-    "spine_cds_auth_failures_total", "Rejected client JWTs, by reason", ["reason"]
-)
-FEEDBACK_ITEMS = Counter(
-    "spine_cds_feedback_items_total", "Feedback items received, by outcome", ["outcome"]
-)
+AUTH_FAILURES = Counter("spine_cds_auth_failures_total", "Rejected client JWTs, by reason", ["reason"])
+FEEDBACK_ITEMS = Counter("spine_cds_feedback_items_total", "Feedback items received, by outcome", ["outcome"])

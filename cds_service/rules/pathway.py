@@ -7,8 +7,6 @@ from cds_service.knowledge import Knowledge
 from cds_service.rules.model import Decision, ImagingOrder
 
 
-def decide(
-    order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, consult_id: str
-) -> Decision:
+def decide(order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, consult_id: str) -> Decision:
     """The one pathway for this order, with the red flags and evidence behind it."""
     raise NotImplementedError
