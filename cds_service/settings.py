@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = 0.5
     fetch_max_pages: int = 5
     fetch_max_response_bytes: int = 20_000_000
+    fetch_page_size: int = 200  # `_count` added to fallback searches that do not set one
 
     # Presentation.
     canonical_base: str = "https://spine-cds.example.org/fhir"
