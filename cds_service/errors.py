@@ -82,3 +82,10 @@ class PreconditionFailed(CdsError):
 
     status = 412
     code = "processing"
+
+
+class StoreUnavailable(CdsError):
+    """The decision and feedback store cannot be reached; the client should retry (503)."""
+
+    status = 503
+    code = "transient"

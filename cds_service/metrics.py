@@ -18,3 +18,8 @@ FALLBACK_FETCHES = Counter(
 )
 AUTH_FAILURES = Counter("spine_cds_auth_failures_total", "Rejected client JWTs, by reason", ["reason"])
 FEEDBACK_ITEMS = Counter("spine_cds_feedback_items_total", "Feedback items received, by outcome", ["outcome"])
+STORE_FAILURES = Counter(
+    "spine_cds_store_failures_total",
+    "Decision log or feedback writes that failed because the database was unavailable, by operation",
+    ["operation"],
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     fhir_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     database_url: str = "sqlite:///var/spine-cds.sqlite"
+    # Key of the HMAC-SHA256 that replaces patient ids in the decision log; the same on every node.
+    # Unset: a random per-process key (logged as a warning), so hashes do not link across restarts.
+    patient_hash_key: SecretStr | None = None
+    database_connect_timeout_seconds: int = 2  # a down PostgreSQL must not hold a hook call for long
 
     # Request handling and FHIR fallback fetch.
     max_body_bytes: int = 1_000_000

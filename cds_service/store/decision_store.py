@@ -1,0 +1,134 @@
+"""The decision and feedback log: what the service advised, and what GPs did with the advice.
+
+When the database is down:
+- during a hook call, `log_decisions` logs a warning, counts `spine_cds_store_failures_total`
+  and returns: the GP still gets the advice, only the audit row is lost (and counted);
+- during a feedback post, `save_feedback` raises StoreUnavailable (503 with an OperationOutcome),
+  so the EHR retries and no feedback is silently dropped.
+A store that could not be migrated at start-up (database down) retries on the next use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_service.errors import StoreUnavailable
+from cds_service.hooks.response import HookResponse
+from cds_service.metrics import FEEDBACK_ITEMS, STORE_FAILURES
+from cds_service.rules.model import Decision
+from cds_service.store import tables
+from cds_service.store.migrate import upgrade_to_head
+from cds_service.store.rows import decision_rows, feedback_row, patient_hash
+
+log = logging.getLogger(__name__)
+
+
+class DecisionStore:
+    """Decision and feedback log on one SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine, *, patient_hash_key: bytes) -> None:
+        self.engine = engine
+        self._patient_hash_key = patient_hash_key
+        self._migrated = False
+        self._migrate_lock = threading.Lock()
+
+    def migrate(self) -> None:
+        """Bring the schema to head (once per process); raises StoreUnavailable if the database is down."""
+        if self._migrated:
+            return
+        with self._migrate_lock:
+            if self._migrated:
+                return
+            try:
+                upgrade_to_head(self.engine)
+            except (SQLAlchemyError, OSError) as error:
+                raise StoreUnavailable("The decision store is unavailable; try again shortly.") from error
+            self._migrated = True
+
+    def _insert(self, table: sa.Table, conflict_columns: Sequence[str]) -> Any:
+        # ON CONFLICT DO NOTHING on the unique key: a repeat is skipped even when two nodes
+        # insert it at the same moment (the database, not a read-then-write check, decides).
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        # RETURNING tells which rows were new (rowcount is not reliable across drivers).
+        return (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=list(conflict_columns))
+            .returning(table.c.id)
+        )
+
+    def log_decisions(
+        self,
+        *,
+        service_id: str,
+        hook: str,
+        hook_instance: str,
+        patient_id: str | None,
+        decisions: Sequence[Decision],
+        response: HookResponse,
+    ) -> None:
+        """Record each decision with its card; never raises, because the GP's advice comes first."""
+        if not decisions:
+            return
+        rows = decision_rows(
+            service_id=service_id,
+            hook=hook,
+            hook_instance=hook_instance,
+            patient_key=patient_hash(self._patient_hash_key, patient_id),
+            decisions=decisions,
+            response=response,
+            now=datetime.now(UTC),
+        )
+        try:
+            self.migrate()
+            with self.engine.begin() as connection:
+                statement = self._insert(tables.decisions, ("consult_id", "service_id"))
+                for row in rows:
+                    connection.execute(statement, row)
+        except (StoreUnavailable, SQLAlchemyError) as error:
+            STORE_FAILURES.labels(operation="log_decisions").inc()
+            log.warning(
+                "decision log unavailable; advice was returned but %d decision(s) not logged (%s)",
+                len(rows),
+                type(error.__cause__ or error).__name__,
+            )
+
+    def save_feedback(self, *, service_id: str, items: Sequence[Mapping[str, Any]]) -> int:
+        """Store every feedback item once; returns how many were new. StoreUnavailable when down."""
+        now = datetime.now(UTC)
+        rows = [feedback_row(service_id, item, now=now) for item in items]
+        new = 0
+        try:
+            self.migrate()
+            with self.engine.begin() as connection:
+                statement = self._insert(tables.feedback, ("item_key",))
+                for row in rows:
+                    new += len(connection.execute(statement, row).all())
+        except SQLAlchemyError as error:
+            STORE_FAILURES.labels(operation="save_feedback").inc()
+            log.warning("feedback store unavailable; answered 503 (%s)", type(error).__name__)
+            raise StoreUnavailable("Feedback could not be stored; please send it again shortly.") from error
+        for row in rows:
+            FEEDBACK_ITEMS.labels(outcome=row["outcome"]).inc()
+        return new
+
+    def ping(self) -> bool:
+        """True when the database answers and the schema is at head (for /readyz)."""
+        try:
+            self.migrate()
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except (StoreUnavailable, SQLAlchemyError):
+            return False
+        return True
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()

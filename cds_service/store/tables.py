@@ -1,0 +1,61 @@
+"""The decision and feedback log's tables (the schema the migrations build, as SQLAlchemy Core).
+
+No column holds patient data: the patient id is a keyed hash, and free-text override comments are
+reduced to whether one was given.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# BIGINT ids on PostgreSQL; SQLite only auto-increments a column declared INTEGER PRIMARY KEY.
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData()
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("consult_id", sa.String(64), nullable=False),
+    sa.Column("card_uuid", sa.String(64), nullable=False, index=True),
+    sa.Column("card_shown", sa.Boolean(), nullable=False),
+    sa.Column("suggestion_uuids", sa.JSON(), nullable=False),
+    sa.Column("service_id", sa.String(200), nullable=False),
+    sa.Column("hook", sa.String(64), nullable=False),
+    sa.Column("hook_instance", sa.String(200), nullable=False),
+    sa.Column("patient_hash", sa.String(64), nullable=True),
+    sa.Column("order_reference", sa.String(300), nullable=False),
+    sa.Column("order_system", sa.String(300), nullable=True),
+    sa.Column("order_code", sa.String(100), nullable=True),
+    sa.Column("order_display", sa.String(500), nullable=True),
+    sa.Column("modality", sa.String(16), nullable=False),
+    sa.Column("regions", sa.JSON(), nullable=False),
+    sa.Column("pathway", sa.String(64), nullable=False, index=True),
+    sa.Column("rating", sa.String(32), nullable=False),
+    sa.Column("red_flags", sa.JSON(), nullable=False),
+    sa.Column("not_checked", sa.JSON(), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # A retried hook call (same hookInstance, same order) is logged once.
+    sa.UniqueConstraint("consult_id", "service_id", name="uq_decisions_consult_service"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    # SHA-256 of the item's identity (service, card, outcome, time, suggestions, reason): the
+    # idempotency key. One column, because NULLs never collide in a multi-column unique index.
+    sa.Column("item_key", sa.String(64), nullable=False),
+    sa.Column("service_id", sa.String(200), nullable=False),
+    sa.Column("card_uuid", sa.String(64), nullable=False, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("accepted_suggestions", sa.JSON(), nullable=False),
+    sa.Column("override_system", sa.String(300), nullable=True),
+    sa.Column("override_code", sa.String(100), nullable=True),
+    sa.Column("override_display", sa.String(500), nullable=True),
+    sa.Column("has_comment", sa.Boolean(), nullable=False),
+    sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("item_key", name="uq_feedback_item_key"),
+)
