@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     auth: Literal["on", "off"] = "on"
     public_url: str = "http://127.0.0.1:8080"
     trusted_issuers: str | None = None  # path to a JSON file: {"<iss>": {"jwks": {...}} | {"jwks_url": ...}}
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ES384", "RS384", "ES256", "RS256"]
+    )
+    jwt_leeway_seconds: int = 30  # clock skew on exp/iat/nbf; the sandbox rounds iat to the second
+    jwt_max_lifetime_seconds: int = 3600  # exp - iat; best practice keeps tokens short (cds-hooks docs)
+    jti_cache_size: int = 100_000  # seen jti kept until their token expires; full cache fails closed
+    jwks_fetch_timeout_seconds: float = 2.0
+    jwks_cache_seconds: int = 3600  # a fetched JWK Set is trusted this long before re-fetching
+    jwks_refetch_interval_seconds: int = 60  # at most one re-fetch per URL per interval on an unknown kid
 
     # FHIR servers the service may call with a client's token (comma-separated base URLs).
     fhir_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -46,7 +55,7 @@ class Settings(BaseSettings):
     quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
     mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
 
-    @field_validator("fhir_servers", "cors_origins", mode="before")
+    @field_validator("fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

@@ -1,9 +1,43 @@
-"""CORS (being built)."""
+"""CORS for browser-based CDS clients (the CDS Hooks Sandbox, SMART apps).
+
+Origins come only from SPINE_CDS_CORS_ORIGINS: with none configured no CORS header is sent, and
+`*` is honoured only when an operator writes it. Clients authenticate with a Bearer JWT, never
+with cookies, so credentials are not allowed across origins.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
+from flask_cors import CORS
+
+from cds_service.settings import Settings
+
+log = logging.getLogger("cds_service.cors")
+
+# What a CDS client sends cross-origin (CDS Hooks 2.0 §Security, cds-hooks sandbox).
+ALLOWED_METHODS = ["GET", "POST", "OPTIONS"]
+ALLOWED_HEADERS = ["Authorization", "Content-Type"]
+EXPOSED_HEADERS = ["X-Request-ID"]
+PREFLIGHT_MAX_AGE_SECONDS = 600
 
 
 def install_cors(app: Flask) -> None:
-    """Install CORS on the app."""
+    """Answer preflight and add CORS headers on every route for the configured origins."""
+    settings: Settings = app.extensions["spine_cds.settings"]
+    origins = settings.cors_origins
+    if not origins:
+        return
+    if "*" in origins:
+        log.warning("CORS allows any origin (SPINE_CDS_CORS_ORIGINS contains '*')")
+        origins = ["*"]
+    CORS(
+        app,
+        resources={r"/*": {"origins": origins}},
+        methods=ALLOWED_METHODS,
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        supports_credentials=False,
+        max_age=PREFLIGHT_MAX_AGE_SECONDS,
+    )
