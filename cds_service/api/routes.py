@@ -1,9 +1,160 @@
-"""discovery, hook and feedback routes (being built)."""
+"""HTTP surface of CDS Hooks 2.0: discovery, the hook endpoints and their feedback endpoints.
+
+The hook an endpoint stands for comes from its service declaration, not from the body: the CDS
+Hooks sandbox sends `"hook": "order-select"` to order-sign services (digest §4), so the body's hook
+only has to be one of the order hooks.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, current_app, request
+from pydantic import BaseModel, ValidationError
+
+from cds_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from cds_service.fhir.load import load_patient_record
+from cds_service.fhir.record import PatientRecord, Resource
+from cds_service.hooks.request import (
+    ORDER_HOOKS,
+    FeedbackRequest,
+    HookRequest,
+    OrderContext,
+    describe_errors,
+)
+from cds_service.hooks.services import CdsService, declare_services, discovery_document, find_service
+from cds_service.knowledge import Knowledge
+from cds_service.metrics import DECISIONS
+from cds_service.pipeline import evaluate_hook
+from cds_service.settings import Settings
+from cds_service.store import get_store
+
+SERVICES_KEY = "spine_cds.services"
+HOOK_ENDPOINT = "hooks.call_service"  # tests check every 200 answer of this endpoint against the spec
+
+Model = TypeVar("Model", bound=BaseModel)
+
+discovery = Blueprint("discovery", __name__)
+hooks = Blueprint("hooks", __name__)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["spine_cds.settings"]
+    return settings
+
+
+def _knowledge() -> Knowledge:
+    knowledge: Knowledge = current_app.extensions["spine_cds.knowledge"]
+    return knowledge
+
+
+def _service(service_id: str) -> CdsService:
+    service = find_service(current_app.extensions[SERVICES_KEY], service_id)
+    if service is None:
+        raise NotFound("No CDS service with this id; GET /cds-services lists them")
+    return service
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def _json_object(limit: int) -> dict[str, Any]:
+    """The request body as a JSON object: 415 when not JSON, 413 over the limit, 400 when malformed."""
+    if not _is_json(request.mimetype):
+        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json)")
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The body is over the {limit}-byte limit")
+    raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH also bounds bodies sent without a length
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The body is over the {limit}-byte limit")
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise BadRequest("The body is not valid JSON") from error
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object")
+    return body
+
+
+def _validated(model: type[Model], data: dict[str, Any], where: str = "") -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        detail = describe_errors(error)
+        raise BadRequest(f"Not a valid CDS Hooks {model.__name__}", diagnostics=f"{where}{detail}") from error
+    except RecursionError as error:  # absurdly nested input
+        raise BadRequest(f"Not a valid CDS Hooks {model.__name__}") from error
+
+
+@discovery.get("/cds-services")
+def list_services() -> dict[str, Any]:
+    """Discovery: every service, generated from the declarations."""
+    return discovery_document(current_app.extensions[SERVICES_KEY]).to_json()
+
+
+@hooks.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> dict[str, Any]:
+    """A hook call: validate the envelope, run the pipeline, log the decisions, answer the cards."""
+    service = _service(service_id)
+    settings = _settings()
+    call = _validated(HookRequest, _json_object(settings.max_body_bytes))
+    if call.hook not in ORDER_HOOKS:
+        raise BadRequest(
+            "This service answers order-select and order-sign calls only",
+            diagnostics=f"hook: expected one of {sorted(ORDER_HOOKS)}",
+        )
+    context = _validated(OrderContext, call.context, where="context.")
+
+    def load_record(other_orders: Sequence[Resource]) -> PatientRecord:
+        return load_patient_record(
+            context=call.context,
+            prefetch=call.prefetch,
+            fhir_server=call.fhirServer,
+            access_token=call.access_token,
+            settings=settings,
+            other_orders=other_orders,
+            templates=service.prefetch,
+        )
+
+    outcome = evaluate_hook(
+        hook=service.hook,
+        hook_instance=call.hookInstance,
+        context=call.context,
+        load_record=load_record,
+        knowledge=_knowledge(),
+        settings=settings,
+    )
+    if outcome.decisions:
+        get_store(current_app).log_decisions(
+            service_id=service.id,
+            hook=service.hook,
+            hook_instance=call.hookInstance,
+            patient_id=context.patientId,
+            decisions=outcome.decisions,
+            response=outcome.response,
+        )
+        for decision in outcome.decisions:
+            DECISIONS.labels(pathway=decision.pathway.value).inc()
+    return outcome.response.to_json()
+
+
+@hooks.post("/cds-services/<service_id>/feedback")
+def receive_feedback(service_id: str) -> dict[str, Any]:
+    """Feedback on cards: validate every item (cds-fb-1/2/3), store them, answer 200."""
+    service = _service(service_id)
+    feedback = _validated(FeedbackRequest, _json_object(_settings().max_body_bytes))
+    items = [item.to_json() for item in feedback.feedback]
+    get_store(current_app).save_feedback(service_id=service.id, items=items)
+    return {}
 
 
 def install_routes(app: Flask) -> None:
-    """Install discovery, hook and feedback routes on the app."""
+    """Declare the services and register the discovery, hook and feedback routes."""
+    app.extensions[SERVICES_KEY] = declare_services(app.extensions["spine_cds.knowledge"])
+    app.register_blueprint(discovery)
+    app.register_blueprint(hooks)

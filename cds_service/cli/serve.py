@@ -1,17 +1,66 @@
-"""`spine-cds serve` (being built)."""
+"""`spine-cds serve`: the service in the foreground under gunicorn (Flask's dev server with --debug)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from cds_service.app import create_app
+from cds_service.settings import Settings
+
+
+class ProductionServer(BaseApplication):
+    """gunicorn run programmatically, so `spine-cds serve` needs no separate config file."""
+
+    def __init__(self, app_factory: Any, options: dict[str, Any]) -> None:
+        self.app_factory = app_factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply the command-line options to gunicorn's configuration."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """Build the app in each worker (so each worker has its own database pool and caches)."""
+        app: Flask = self.app_factory()
+        return app
+
 
 def register(sub: Any) -> None:
     """Add the `serve` sub-command."""
-    parser = sub.add_parser("serve", help="(being built)")
+    parser = sub.add_parser(
+        "serve",
+        help="run the CDS Hooks service (settings from SPINE_CDS_* environment variables)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument(
+        "--timeout", type=int, default=30, help="seconds before gunicorn restarts a stuck worker (default 30)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="Flask's development server with reloading (never in production)"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not built yet."""
-    raise SystemExit("spine-cds serve is not built yet")
+    """Serve until interrupted; settings come from the environment."""
+    settings = Settings()  # read once in the master, so a bad setting fails before any worker starts
+    if args.debug:
+        create_app(settings).run(host=args.host, port=args.port, debug=True)
+        return 0
+    options = {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "timeout": args.timeout,
+        "accesslog": None,  # the app logs one JSON line per request itself, without patient data
+        "errorlog": "-",
+    }
+    ProductionServer(lambda: create_app(settings), options).run()
+    return 0

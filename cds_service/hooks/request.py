@@ -1,0 +1,212 @@
+"""CDS Hooks 2.0 request, order-hook context, feedback and discovery models.
+
+Strict where the specification says REQUIRED (a 400 tells the client what it got wrong), lenient
+where real clients are known to be sloppy (digest §2, §4): draft orders stay raw JSON dicts so that
+a Bundle without `type`, `code.coding: [{}]` or a single object where R4 wants a list never stops
+the call; orders.py reads them defensively.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ORDER_SELECT = "order-select"
+ORDER_SIGN = "order-sign"
+ORDER_HOOKS = frozenset({ORDER_SELECT, ORDER_SIGN})
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Lenient(BaseModel):
+    """Unknown fields are kept: clients add their own, and the 3.0 ballot adds more."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class _Strict(BaseModel):
+    """Models the service emits: nothing outside the specification."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict without absent optional fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- hook call -------------------------------------------------------------------------------
+
+
+class FhirAuthorization(_Lenient):
+    """OAuth 2.0 access the client grants for fetching FHIR data; every field but `patient` REQUIRED."""
+
+    # SecretStr so that the token never shows in a repr, a log line or a validation error.
+    access_token: SecretStr
+    token_type: NonEmpty
+    expires_in: int
+    scope: NonEmpty
+    subject: NonEmpty
+    patient: str | None = None
+
+    @field_validator("token_type")
+    @classmethod
+    def _bearer(cls, value: str) -> str:
+        if value.lower() != "bearer":
+            raise ValueError("token_type must be Bearer")
+        return value
+
+    @field_validator("access_token")
+    @classmethod
+    def _token_present(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("access_token must not be empty")
+        return value
+
+
+class HookRequest(_Lenient):
+    """The body of `POST /cds-services/{id}`."""
+
+    hook: NonEmpty
+    hookInstance: NonEmpty
+    fhirServer: NonEmpty | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+    extension: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _server_for_token(self) -> HookRequest:
+        if self.fhirAuthorization is not None and self.fhirServer is None:
+            raise ValueError("fhirAuthorization requires fhirServer (cds-r-1)")
+        return self
+
+    @property
+    def access_token(self) -> str | None:
+        """The bearer token to use against fhirServer, if the client granted one."""
+        if self.fhirAuthorization is None:
+            return None
+        return self.fhirAuthorization.access_token.get_secret_value()
+
+
+class OrderContext(_Lenient):
+    """order-select / order-sign context.
+
+    Only `patientId` is enforced: without it nothing can be said about anyone. A missing `userId`,
+    `selections` or `draftOrders` means there is nothing to advise on, not a broken call;
+    `draftOrders` stays raw because real clients send Bundles R4 would reject.
+    """
+
+    patientId: NonEmpty
+    userId: str | None = None
+    encounterId: str | None = None
+    selections: list[str] = Field(default_factory=list)
+    draftOrders: Any = None
+
+    @field_validator("selections", mode="before")
+    @classmethod
+    def _selections(cls, value: Any) -> Any:
+        # A single "ServiceRequest/x" where a list belongs is a sloppy client, not a different request.
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list):
+            return [item for item in value if isinstance(item, str)]
+        return value
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+class FeedbackCoding(_Lenient):
+    """An override reason as sent back; the sandbox drops `display`, so it is optional here."""
+
+    code: NonEmpty
+    system: NonEmpty
+    display: str | None = None
+
+
+class OverrideReasonFeedback(_Lenient):
+    """Why the clinician overrode the card: a coded reason, a comment, or both (cds-fb-3)."""
+
+    reason: FeedbackCoding | None = None
+    userComment: str | None = None
+
+    @model_validator(mode="after")
+    def _reason_or_comment(self) -> OverrideReasonFeedback:
+        if self.reason is None and not self.userComment:
+            raise ValueError("overrideReason needs a reason or a userComment (cds-fb-3)")
+        return self
+
+
+class AcceptedSuggestion(_Lenient):
+    """A suggestion the clinician accepted, by the suggestion's uuid."""
+
+    id: NonEmpty
+
+
+class FeedbackItem(_Lenient):
+    """One feedback entry: what the clinician did with one card."""
+
+    card: NonEmpty
+    outcome: Literal["accepted", "overridden"]  # cds-fb-1
+    acceptedSuggestions: list[AcceptedSuggestion] | None = None
+    overrideReason: OverrideReasonFeedback | None = None
+    outcomeTimestamp: AwareDatetime  # RFC 3339: a time zone is part of the format
+    extension: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _accepted_names_suggestions(self) -> FeedbackItem:
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("an accepted card needs acceptedSuggestions (cds-fb-2)")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as JSON, absent fields left out (what the store keeps)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class FeedbackRequest(_Lenient):
+    """The body of `POST /cds-services/{id}/feedback`."""
+
+    feedback: list[FeedbackItem] = Field(min_length=1)
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+class ServiceDefinition(_Strict):
+    """One entry of the discovery document."""
+
+    hook: str
+    title: str | None = None
+    description: str
+    id: str
+    prefetch: dict[str, str] | None = None
+    usageRequirements: str | None = None
+
+
+class DiscoveryResponse(_Strict):
+    """The body of `GET /cds-services`."""
+
+    services: list[ServiceDefinition]
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A client-facing summary of what was wrong, naming fields but never echoing their values."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
