@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, Response
 from flask_cors import CORS
 
 from cds_service.settings import Settings
@@ -29,7 +29,8 @@ def install_cors(app: Flask) -> None:
     origins = settings.cors_origins
     if not origins:
         return
-    if "*" in origins:
+    wildcard = "*" in origins
+    if wildcard:
         log.warning("CORS allows any origin (SPINE_CDS_CORS_ORIGINS contains '*')")
         origins = ["*"]
     CORS(
@@ -40,4 +41,12 @@ def install_cors(app: Flask) -> None:
         expose_headers=EXPOSED_HEADERS,
         supports_credentials=False,
         max_age=PREFLIGHT_MAX_AGE_SECONDS,
+        send_wildcard=wildcard,
     )
+    if not wildcard:
+        # The answer depends on the Origin even with one allowed origin: a shared cache must
+        # not hand one origin's response to another.
+        @app.after_request
+        def _vary_on_origin(response: Response) -> Response:
+            response.vary.add("Origin")
+            return response
