@@ -1,9 +1,170 @@
-"""observability (being built)."""
+"""Observability: request ids, one JSON log line per request, /healthz, /readyz and /metrics.
+
+Log lines carry the method, the route template (never the raw path or query), the service id,
+status, duration and request id; never bodies, headers, tokens or patient data.
+
+Metrics under gunicorn with several workers: set PROMETHEUS_MULTIPROC_DIR to an empty directory
+before the server starts (prometheus_client reads it at import time) and /metrics aggregates every
+worker's counters; see README "Operations: health, metrics, logs".
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+import logging
+import os
+import re
+import sys
+import time
+import traceback
+import uuid
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+from cds_service.metrics import REQUEST_LATENCY
+from cds_service.store import get_store
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An incoming id is echoed into our logs and headers, so accept only short, plain tokens.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Declared by the routes module; read here to keep metric labels to the services that exist.
+_SERVICES_KEY = "spine_cds.services"
+_OUTCOME_MIMETYPE = "application/fhir+json"
+
+access_log = logging.getLogger("cds_service.access")
+# Attributes every LogRecord has; anything else was passed through `extra=` and is logged as a field.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+observability = Blueprint("observability", __name__)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and `extra` fields.
+
+    An exception is logged as its type and stack frames only: exception messages (a validation
+    error's, say) can quote the input, and the input may be patient data.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context() and "request_id" in g:
+            entry["request_id"] = g.request_id
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exc_type"] = record.exc_info[0].__name__
+            entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
+        return json.dumps(entry, default=str)
+
+
+class _StderrHandler(logging.StreamHandler):
+    # Looks sys.stderr up at each write, so a replaced stderr (gunicorn, test capture) is honoured.
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def configure_json_logging() -> None:
+    """Send the service's own loggers (`cds_service.*`) to stderr as JSON lines, once per process."""
+    logger = logging.getLogger("cds_service")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(JsonLogFormatter())
+        logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(os.environ.get("SPINE_CDS_LOG_LEVEL", "INFO").upper())
+
+
+def _start_request() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _service_label() -> str:
+    """The service id for declared services, else the route template: labels stay bounded."""
+    service_id = (request.view_args or {}).get("service_id")
+    declared = {service.id for service in current_app.extensions.get(_SERVICES_KEY, ())}
+    if service_id in declared:
+        return str(service_id)
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def _finish_request(response: Response) -> Response:
+    started = g.get("request_started")
+    duration = time.perf_counter() - started if started is not None else 0.0
+    service = _service_label()
+    status = response.status_code
+    REQUEST_LATENCY.labels(service=service, status=str(status)).observe(duration)
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = request_id
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": request.url_rule.rule if request.url_rule is not None else "unmatched",
+            "service": service,
+            "status": status,
+            "duration_ms": round(duration * 1000, 3),
+        },
+    )
+    return response
+
+
+def _outcome(status: int, problems: list[str]) -> Response:
+    issues = [{"severity": "error", "code": "transient", "details": {"text": text}} for text in problems]
+    response = jsonify({"resourceType": "OperationOutcome", "issue": issues})
+    response.status_code = status
+    response.mimetype = _OUTCOME_MIMETYPE
+    return response
+
+
+@observability.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Alive: the process answers HTTP (no dependency is checked)."""
+    return {"status": "ok"}
+
+
+@observability.get("/readyz")
+def readyz() -> Response | dict[str, Any]:
+    """Ready for traffic: the knowledge is loaded and the decision store answers; else 503."""
+    problems = []
+    if current_app.extensions.get("spine_cds.knowledge") is None:
+        problems.append("Clinical knowledge is not loaded.")
+    if not get_store(current_app).ping():
+        problems.append("The decision and feedback database is unreachable.")
+    if problems:
+        return _outcome(503, problems)
+    return {"status": "ready", "checks": {"knowledge": "ok", "database": "ok"}}
+
+
+@observability.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text exposition (all gunicorn workers' when PROMETHEUS_MULTIPROC_DIR is set)."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def install_observability(app: Flask) -> None:
-    """Install observability on the app."""
+    """Request ids, JSON access logs, request latency metrics and the health/metrics routes."""
+    configure_json_logging()
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.register_blueprint(observability)
