@@ -1,17 +1,68 @@
-"""Cards, suggestions and systemActions (being built by the cards issue)."""
+"""Cards, suggestions and systemActions: what the GP sees and what the EHR records per order."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cds_service.hooks.response import HookResponse
+from cds_service.cards.decision_extension import decision_action
+from cds_service.cards.ids import card_uuid
+from cds_service.cards.links import links_for, override_reasons_for
+from cds_service.cards.render import action_description, card_context, markdown_text, render_card
+from cds_service.cards.suggestions import build_suggestions, plan_card, suggested_codes
+from cds_service.hooks.response import Card, HookResponse, Source
 from cds_service.knowledge import Knowledge
 from cds_service.rules.model import Decision
 from cds_service.settings import Settings
+
+# Response extension key under which the sandbox (and PAMA-era clients) read systemActions.
+MIRROR_KEY = "systemActions"
+
+
+def build_card(decision: Decision, *, knowledge: Knowledge, settings: Settings, hook: str) -> Card | None:
+    """The one card for a decision, or None when imaging is supported, nothing is to add and quiet."""
+    plan = plan_card(decision)
+    if plan.indicator is None and settings.quiet_when_supported:
+        return None
+    codes = suggested_codes(decision)
+    context = card_context(
+        decision,
+        knowledge,
+        hook=hook,
+        suggested={name: markdown_text(code.text) for name, code in codes.items()},
+    )
+    wording = render_card(decision.pathway.value, context)
+    suggestions = build_suggestions(
+        decision,
+        plan,
+        labels=wording.labels,
+        describe=lambda kind: action_description(kind, context),
+    )
+    return Card(
+        uuid=card_uuid(decision.consult_id),
+        summary=wording.summary,
+        detail=wording.detail,
+        indicator=plan.indicator or "info",
+        source=Source(
+            label=f"{knowledge.guideline.label} ({knowledge.guideline.version})", url=knowledge.guideline.url
+        ),
+        suggestions=suggestions or None,
+        selectionBehavior=plan.selection_behavior if suggestions else None,
+        overrideReasons=override_reasons_for(decision.pathway),
+        links=links_for(decision.pathway, knowledge),
+    )
 
 
 def build_response(
     decisions: Sequence[Decision], *, knowledge: Knowledge, settings: Settings, hook: str
 ) -> HookResponse:
     """One card per decision (or none when quiet), plus a systemAction carrying each decision."""
-    raise NotImplementedError
+    cards = [
+        card
+        for card in (build_card(d, knowledge=knowledge, settings=settings, hook=hook) for d in decisions)
+        if card is not None
+    ]
+    actions = [decision_action(d, settings) for d in decisions]
+    extension = None
+    if settings.mirror_system_actions and actions:
+        extension = {MIRROR_KEY: [a.to_json() for a in actions]}
+    return HookResponse(cards=cards, systemActions=actions or None, extension=extension)

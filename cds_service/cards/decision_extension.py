@@ -1,0 +1,82 @@
+"""The machine-readable decision on the order: a systemAction `update` adding extensions only.
+
+Follows the Argonaut PAMA pattern (reference/cds-hooks.md section 3): the draft ServiceRequest is
+sent back unchanged except for our `spinal-imaging-decision` extension and the PAMA rating
+extensions, so EHR analytics and audit can read the pathway without parsing cards.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from cds_service.hooks.response import Action
+from cds_service.rules.model import Decision
+from cds_service.settings import Settings
+
+PAMA_RATING_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
+PAMA_RATING_URL = "http://fhir.org/argonaut/Extension/pama-rating"
+PAMA_CONSULT_ID_URL = "http://fhir.org/argonaut/Extension/pama-rating-consult-id"
+
+
+def decision_extension_url(settings: Settings) -> str:
+    """The url of the complex `spinal-imaging-decision` extension."""
+    return f"{settings.canonical_base}/StructureDefinition/spinal-imaging-decision"
+
+
+def pathway_system(settings: Settings) -> str:
+    """The code system of pathway codes."""
+    return f"{settings.canonical_base}/CodeSystem/spinal-imaging-pathway"
+
+
+def decision_extensions(decision: Decision, settings: Settings) -> list[dict[str, Any]]:
+    """Our complex extension plus the Argonaut PAMA rating and consult-id extensions."""
+    rating = {"system": PAMA_RATING_SYSTEM, "code": decision.rating.value}
+    parts: list[dict[str, Any]] = [{"url": "pathway", "valueCode": decision.pathway.value}]
+    parts += [{"url": "redFlag", "valueCode": flag.value} for flag in decision.red_flag_ids]
+    parts += [
+        {"url": "rating", "valueCoding": dict(rating)},
+        {"url": "consultId", "valueUri": decision.consult_id},
+    ]
+    return [
+        {"url": decision_extension_url(settings), "extension": parts},
+        {"url": PAMA_RATING_URL, "valueCodeableConcept": {"coding": [dict(rating)]}},
+        {"url": PAMA_CONSULT_ID_URL, "valueUri": decision.consult_id},
+    ]
+
+
+def decision_action(decision: Decision, settings: Settings) -> Action:
+    """The `update` of the draft order carrying the decision; earlier decisions on it are replaced."""
+    ours = {decision_extension_url(settings), PAMA_RATING_URL, PAMA_CONSULT_ID_URL}
+    resource = copy.deepcopy(decision.order.resource)
+    existing = resource.get("extension")
+    kept = (
+        [e for e in existing if not (isinstance(e, dict) and e.get("url") in ours)]
+        if isinstance(existing, list)
+        else []
+    )
+    resource["extension"] = kept + decision_extensions(decision, settings)
+    return Action(
+        type="update",
+        description=(
+            f"Record the spinal imaging decision on {decision.order.reference}: "
+            f"pathway {decision.pathway.value}, rating {decision.rating.value}."
+        ),
+        resource=resource,
+    )
+
+
+def read_decision(resource: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
+    """The pathway, red flags, rating and consult id carried by an order, or None (tests, demo)."""
+    for ext in resource.get("extension") or []:
+        if isinstance(ext, dict) and ext.get("url") == decision_extension_url(settings):
+            out: dict[str, Any] = {"redFlags": []}
+            for part in ext.get("extension", []):
+                if part["url"] == "redFlag":
+                    out["redFlags"].append(part["valueCode"])
+                elif part["url"] == "rating":
+                    out["rating"] = part["valueCoding"]["code"]
+                else:
+                    out[part["url"]] = part.get("valueCode") or part.get("valueUri")
+            return out
+    return None

@@ -1,0 +1,154 @@
+"""Card wording: one Jinja2 template per pathway in `cards_templates/`, editable without Python.
+
+Every string that comes from the record or the client (displays, dates, order text) is escaped for
+markdown here and for HTML by Jinja2's autoescape, because real clients (the CDS Hooks Sandbox)
+render raw HTML inside `detail` (reference/cds-hooks.md section 4).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from cds_service.fhir.record import concept_text
+from cds_service.knowledge import Knowledge
+from cds_service.rules.model import Decision, Modality
+
+SUMMARY_LIMIT = 139  # the spec says "<140 characters"
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#|~!])")
+_SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def templates_dir() -> Path:
+    """Where the templates are: inside the installed package, else the source tree's top level."""
+    installed = Path(str(resources.files("cds_service"))) / "cards_templates"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "cards_templates"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment, built once per process; undefined variables are errors."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+@cache
+def labels() -> dict[str, Any]:
+    """Human labels for red flags, modalities and regions (cards_templates/labels.json)."""
+    raw: dict[str, Any] = json.loads((templates_dir() / "labels.json").read_text("utf-8"))
+    return raw
+
+
+def markdown_text(value: object) -> str:
+    """Record text made inert in markdown: one line, markdown punctuation backslash-escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", _SPACES.sub(" ", str(value)).strip())
+
+
+@dataclass(frozen=True)
+class CardWording:
+    """The rendered wording of one card."""
+
+    summary: str
+    detail: str
+    labels: dict[str, str]
+
+
+def one_sentence(text: str) -> str:
+    """A summary on one line within the spec's limit (templates should already be short)."""
+    flat = _SPACES.sub(" ", text).strip()
+    if len(flat) <= SUMMARY_LIMIT:
+        return flat
+    return flat[: SUMMARY_LIMIT - 1].rstrip() + "…"
+
+
+def _order_text(decision: Decision) -> str:
+    text = concept_text(decision.order.resource.get("code"))
+    if not text:
+        text = decision.order.matched.display or ""
+    return markdown_text(text) if text else ""
+
+
+def card_context(
+    decision: Decision, knowledge: Knowledge, *, hook: str, suggested: dict[str, str]
+) -> dict[str, Any]:
+    """The variables every pathway template sees (documented in cards_templates/README.md)."""
+    names = labels()
+    order = decision.order
+    regions = [names["regions"].get(r.value, r.value) for r in order.regions]
+    guideline = knowledge.guideline
+    return {
+        "pathway": decision.pathway.value,
+        "rating": decision.rating.value,
+        "hook": hook,
+        "order": {
+            "reference": markdown_text(order.reference),
+            "text": _order_text(decision),
+            "modality": names["modalities"][order.modality.value],
+            "modality_code": order.modality.value,
+            "is_mri": order.modality == Modality.MRI,
+            "is_xray": order.modality == Modality.XRAY,
+            "regions": " and ".join(regions) or names["regions"]["unspecified"],
+        },
+        "red_flags": [
+            {
+                "id": flag.id.value,
+                "label": names["red_flags"].get(flag.id.value, flag.id.value),
+                "evidence": [
+                    {
+                        "what": markdown_text(ev.what),
+                        "date": markdown_text(ev.date[:10]) if ev.date else "",
+                        "source": markdown_text(ev.source),
+                        "reference": markdown_text(ev.reference) if ev.reference else "",
+                    }
+                    for ev in flag.evidence
+                ],
+            }
+            for flag in decision.red_flags
+        ],
+        "ask_about": [markdown_text(a.question) for a in decision.ask_about],
+        "not_checked": [markdown_text(n) for n in decision.not_checked],
+        "rationale": markdown_text(decision.rationale) if decision.rationale else "",
+        "recent_bloods": [
+            {"what": markdown_text(ev.what), "date": markdown_text(ev.date[:10]) if ev.date else ""}
+            for ev in decision.recent_infection_bloods
+        ],
+        "suggested": suggested,
+        "guideline": {"label": guideline.label, "url": guideline.url, "version": guideline.version},
+    }
+
+
+def render_card(pathway: str, context: dict[str, Any]) -> CardWording:
+    """Render a pathway's template: its `summary`, `detail` and `label_<suggestion>` blocks."""
+    module = environment().get_template(f"{pathway}.md.j2").make_module(context)
+    found = {
+        name.removeprefix("label_").replace("_", "-"): one_sentence(str(getattr(module, name)))
+        for name in dir(module)
+        if name.startswith("label_")
+    }
+    return CardWording(
+        summary=one_sentence(str(module.summary)),  # type: ignore[attr-defined]
+        detail=_BLANK_LINES.sub("\n\n", str(module.detail).strip()) + "\n",  # type: ignore[attr-defined]
+        labels=found,
+    )
+
+
+def action_description(kind: str, context: dict[str, Any]) -> str:
+    """The description of one action (`cards_templates/actions.md.j2`, block `<kind>`)."""
+    module = environment().get_template("actions.md.j2").make_module(context)
+    return one_sentence(str(getattr(module, kind.replace("-", "_"))))

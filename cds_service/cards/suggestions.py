@@ -1,0 +1,147 @@
+"""What the card proposes for each pathway: its indicator and the one-click actions on the order.
+
+Every action names the real draft order (`resourceId` or the draft resource itself) so the EHR can
+apply it; suggestion uuids derive from the consult id so feedback joins the decision.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
+from cds_service.cards.ids import suggestion_uuid
+from cds_service.hooks.response import Action, Indicator, SelectionBehavior, Suggestion
+from cds_service.rules.model import Decision, Modality, Pathway, RedFlagId
+
+# Describes one action kind ("cancel-order", "update-to-mri", ...) in the card's wording.
+Describe = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    """The card a decision gets: indicator (None: imaging supported, nothing to add) and suggestions."""
+
+    indicator: Indicator | None
+    suggestion_keys: tuple[str, ...] = ()
+    recommended: str | None = None
+    selection_behavior: SelectionBehavior = "at-most-one"
+
+
+def plan_card(decision: Decision) -> CardPlan:
+    """Choose the indicator and suggestions from the pathway and the ordered modality."""
+    modality = decision.order.modality
+    pathway = decision.pathway
+    if pathway == Pathway.EMERGENCY_DEPARTMENT:
+        return CardPlan("critical", ("cancel-order",), recommended="cancel-order")
+    if pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER:
+        if modality == Modality.MRI:
+            return CardPlan("info", ("state-suspected-cancer",), recommended="state-suspected-cancer")
+        return CardPlan("warning", ("switch-to-mri",), recommended="switch-to-mri")
+    if pathway == Pathway.MRI_WITH_INFECTION_BLOODS:
+        keys: list[str] = []
+        if modality != Modality.MRI:
+            keys.append("switch-to-mri")
+        if not decision.recent_infection_bloods:
+            keys.append("order-infection-bloods")
+        if not keys:
+            return CardPlan(None)
+        indicator: Indicator = "info" if modality == Modality.MRI else "warning"
+        return CardPlan(indicator, tuple(keys), selection_behavior="any")
+    if pathway == Pathway.XRAY_SUSPECTED_FRACTURE:
+        if modality == Modality.XRAY:
+            return CardPlan(None)
+        return CardPlan("warning", ("switch-to-xray",), recommended="switch-to-xray")
+    if pathway == Pathway.SPECIALIST_PATHWAY:
+        # Inflammatory back pain belongs to rheumatology, not to a physiotherapy referral.
+        if RedFlagId.INFLAMMATORY_BACK_PAIN in decision.red_flag_ids:
+            return CardPlan("warning", ("cancel-order",))
+        return CardPlan("warning", ("cancel-order", "refer-physiotherapy"))
+    if pathway == Pathway.IMAGING_NOT_INDICATED:
+        return CardPlan("warning", ("cancel-order", "refer-physiotherapy"), recommended="cancel-order")
+    return CardPlan(None)  # imaging-may-be-appropriate: imaging is supported
+
+
+def suggested_codes(decision: Decision) -> dict[str, OrderableCode]:
+    """The replacement tests for this order's regions: `mri` and `xray`."""
+    regions = decision.order.regions
+    return {"mri": imaging_code("mri", regions), "xray": imaging_code("xray", regions)}
+
+
+def _new_request(decision: Decision, code: OrderableCode) -> dict[str, Any]:
+    """A draft ServiceRequest for the same patient, requester and encounter as the imaging order."""
+    draft = decision.order.resource
+    request: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": draft.get("intent") if isinstance(draft.get("intent"), str) else "order",
+        "code": code.concept(),
+    }
+    for key in ("subject", "encounter", "requester"):
+        if isinstance(draft.get(key), dict):
+            request[key] = copy.deepcopy(draft[key])
+    return request
+
+
+def _with_malignancy_reason(resource: dict[str, Any]) -> dict[str, Any]:
+    reasons = resource.get("reasonCode")
+    reason_list = list(reasons) if isinstance(reasons, list) else ([reasons] if reasons else [])
+    reason_list.append(orderable("suspected-malignancy-reason").concept())
+    resource["reasonCode"] = reason_list
+    resource["priority"] = "urgent"
+    return resource
+
+
+def _actions(key: str, decision: Decision, describe: Describe) -> list[Action]:
+    order = decision.order
+    codes = suggested_codes(decision)
+    cancel = Action(type="delete", description=describe("cancel-order"), resourceId=order.reference)
+    if key == "cancel-order":
+        return [cancel]
+    if key == "refer-physiotherapy":
+        referral = _new_request(decision, orderable("physiotherapy-referral"))
+        return [
+            cancel,
+            Action(type="create", description=describe("create-physiotherapy-referral"), resource=referral),
+        ]
+    if key in ("switch-to-mri", "switch-to-xray", "state-suspected-cancer"):
+        updated = copy.deepcopy(order.resource)
+        kind = {"switch-to-mri": "update-to-mri", "switch-to-xray": "update-to-xray"}.get(
+            key, "update-state-suspected-cancer"
+        )
+        if key != "state-suspected-cancer":
+            updated["code"] = codes["mri" if key == "switch-to-mri" else "xray"].concept()
+        if decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER:
+            updated = _with_malignancy_reason(updated)
+        return [Action(type="update", description=describe(kind), resource=updated)]
+    if key == "order-infection-bloods":
+        return [
+            Action(
+                type="create",
+                description=describe("create-crp"),
+                resource=_new_request(decision, orderable("crp")),
+            ),
+            Action(
+                type="create",
+                description=describe("create-full-blood-count"),
+                resource=_new_request(decision, orderable("full-blood-count")),
+            ),
+        ]
+    raise ValueError(f"unknown suggestion {key!r}")
+
+
+def build_suggestions(
+    decision: Decision, plan: CardPlan, *, labels: dict[str, str], describe: Describe
+) -> list[Suggestion]:
+    """The card's suggestions, labelled by the pathway template, each with a stable uuid."""
+    return [
+        Suggestion(
+            label=labels[key],
+            uuid=suggestion_uuid(decision.consult_id, key),
+            isRecommended=True if key == plan.recommended else None,
+            actions=_actions(key, decision, describe),
+        )
+        for key in plan.suggestion_keys
+    ]
