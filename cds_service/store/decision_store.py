@@ -103,7 +103,10 @@ class DecisionStore:
     def save_feedback(self, *, service_id: str, items: Sequence[Mapping[str, Any]]) -> int:
         """Store every feedback item once; returns how many were new. StoreUnavailable when down."""
         now = datetime.now(UTC)
-        rows = [feedback_row(service_id, item, now=now) for item in items]
+        # Key order: two posts holding overlapping items lock rows in the same order (no deadlock).
+        rows = sorted(
+            (feedback_row(service_id, item, now=now) for item in items), key=lambda row: row["item_key"]
+        )
         new = 0
         try:
             self.migrate()

@@ -1,0 +1,160 @@
+"""Feedback is never lost and never doubled; advice never waits on the database."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from cds_service import Settings, create_app
+from cds_service.store import get_store, tables
+from tests.fixtures.postgres import PostgresCluster, remove_cluster, start_cluster
+from tests.store_samples import accepted, lumbar_mri_decision, overridden, response_with_cards
+
+FEEDBACK_URL = "/cds-services/spinal-imaging-order-sign/feedback"
+
+
+def _stored(app: Flask) -> list[sa.Row]:
+    with get_store(app).engine.connect() as connection:
+        return list(connection.execute(sa.select(tables.feedback)))
+
+
+@pytest.fixture
+def postgres_app(postgres_url: str) -> Flask:
+    """An app logging to a fresh PostgreSQL database."""
+    return create_app(Settings(auth="off", database_url=postgres_url, patient_hash_key="k"))
+
+
+@pytest.fixture
+def outage_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of its own, which the test may stop and start (a real outage)."""
+    cluster = start_cluster()
+    yield cluster
+    remove_cluster(cluster)
+
+
+def test_many_concurrent_feedback_posts_are_all_stored_exactly_once(postgres_app: Flask) -> None:
+    decisions = [lumbar_mri_decision() for _ in range(30)]
+    items = [accepted(d) for d in decisions] + [overridden(d) for d in decisions[:10]]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def ehr(seed: int) -> None:
+        # Each EHR thread sends every item, in its own order and batch sizes: all overlap.
+        client = postgres_app.test_client()
+        mine = list(items)
+        random.Random(seed).shuffle(mine)
+        while mine:
+            batch, mine = mine[: seed % 4 + 1], mine[seed % 4 + 1 :]
+            status = client.post(FEEDBACK_URL, json={"feedback": batch}).status_code
+            with lock:
+                statuses.append(status)
+
+    threads = [threading.Thread(target=ehr, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert set(statuses) == {200}
+    rows = _stored(postgres_app)
+    assert len(rows) == len(items)
+    assert sorted((r.card_uuid, r.outcome) for r in rows) == sorted((i["card"], i["outcome"]) for i in items)
+
+
+def test_the_same_item_posted_twice_is_stored_once(client: Any, app: Flask) -> None:
+    item = overridden(lumbar_mri_decision(), comment="patient declined")
+    assert client.post(FEEDBACK_URL, json={"feedback": [item]}).status_code == 200
+    assert client.post(FEEDBACK_URL, json={"feedback": [item]}).status_code == 200
+    [row] = _stored(app)
+    assert row.outcome == "overridden" and row.has_comment
+
+
+def test_feedback_while_the_database_is_down_gets_503_and_the_retry_is_kept(
+    outage_cluster: PostgresCluster,
+) -> None:
+    app = create_app(Settings(auth="off", database_url=outage_cluster.url, patient_hash_key="k"))
+    client = app.test_client()
+    before, during = accepted(lumbar_mri_decision()), overridden(lumbar_mri_decision())
+    assert client.post(FEEDBACK_URL, json={"feedback": [before]}).status_code == 200
+
+    outage_cluster.stop()
+    answer = client.post(FEEDBACK_URL, json={"feedback": [during]})
+    assert answer.status_code == 503
+    assert answer.get_json()["resourceType"] == "OperationOutcome"
+    assert client.get("/readyz").status_code == 503
+
+    outage_cluster.start()
+    assert client.post(FEEDBACK_URL, json={"feedback": [during]}).status_code == 200  # the EHR's retry
+    assert {row.card_uuid for row in _stored(app)} == {before["card"], during["card"]}
+    assert client.get("/readyz").status_code == 200
+
+
+def _mri_lumbar_order_select() -> dict[str, Any]:
+    order = {
+        "resourceType": "ServiceRequest",
+        "id": "mri-1",
+        "status": "draft",
+        "intent": "order",
+        "code": {
+            "coding": [
+                {
+                    "system": "http://www.ama-assn.org/go/cpt",
+                    "code": "72148",
+                    "display": "MRI lumbar spine without contrast",
+                }
+            ]
+        },
+        "subject": {"reference": "Patient/p1"},
+    }
+    return {
+        "hook": "order-select",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/gp-1",
+            "patientId": "p1",
+            "selections": ["ServiceRequest/mri-1"],
+            "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]},
+        },
+        "prefetch": {
+            "patient": {"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01", "gender": "female"},
+            "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+            "medicationRequests": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+            "medicationStatements": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+            "observations": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+            "procedures": {"resourceType": "Bundle", "type": "searchset", "entry": []},
+        },
+    }
+
+
+def test_advice_is_still_given_when_the_decision_log_is_down(outage_cluster: PostgresCluster) -> None:
+    app = create_app(Settings(auth="off", database_url=outage_cluster.url, patient_hash_key="k"))
+    client = app.test_client()
+    outage_cluster.stop()
+    answer = client.post("/cds-services/spinal-imaging-order-select", json=_mri_lumbar_order_select())
+    assert answer.status_code == 200
+    assert "cards" in answer.get_json()
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'spine_cds_store_failures_total{operation="log_decisions"}' in metrics
+
+
+def test_decision_log_outage_is_counted_not_raised(outage_cluster: PostgresCluster) -> None:
+    app = create_app(Settings(auth="off", database_url=outage_cluster.url, patient_hash_key="k"))
+    outage_cluster.stop()
+    decision = lumbar_mri_decision()
+    get_store(app).log_decisions(
+        service_id="spinal-imaging-order-sign",
+        hook="order-sign",
+        hook_instance="i-1",
+        patient_id="p1",
+        decisions=[decision],
+        response=response_with_cards(decision),
+    )
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'spine_cds_store_failures_total{operation="log_decisions"}' in metrics
