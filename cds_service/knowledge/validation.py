@@ -14,6 +14,7 @@ from datetime import date
 from importlib.resources.abc import Traversable
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.valueset import ValueSet as FhirValueSet
 from pydantic import ValidationError
 
@@ -106,11 +107,18 @@ def check_value_set(file_name: str, raw: Any, report: ValidationReport) -> None:
     for pattern in extension_values(raw, TEXT_PATTERN_URL):
         _check_pattern(where, pattern, report)
     seen: set[tuple[str, str]] = set()
-    for include in (raw.get("compose") or {}).get("include") or ():
+    compose = raw.get("compose")
+    includes = compose.get("include") if isinstance(compose, dict) else None
+    for include in includes if isinstance(includes, list) else ():
+        if not isinstance(include, dict):
+            continue  # fhir.resources has already reported the shape
         system = include.get("system", "")
         for concept in include.get("concept") or ():
-            code = concept.get("code", "")
+            code = concept.get("code") if isinstance(concept, dict) else None
             label = f"{where}: {system}|{code}"
+            if not isinstance(code, str) or not code.strip():
+                report.problems.append(f"{label}: every concept needs a code")
+                continue
             if (system, code) in seen:
                 report.problems.append(f"{label} is listed twice")
             seen.add((system, code))
@@ -242,6 +250,36 @@ def check_other_file(name: str, raw: Any, report: ValidationReport) -> None:
             report.problems.append(f"{label} is unverified and has no note saying so")
 
 
+def check_fhir_resource(where: str, raw: dict[str, Any], report: ValidationReport) -> None:
+    """Any other FHIR resource (e.g. a CodeSystem): structurally valid, id equals the file name, described."""
+    try:
+        get_fhir_model_class(str(raw["resourceType"])).model_validate(raw)
+    except (KeyError, ValueError) as exc:
+        report.problems.append(f"{where}: not a valid FHIR R4 {raw['resourceType']} ({exc})")
+    expected_id = where.rsplit("/", 1)[-1].removesuffix(".json")
+    if raw.get("id") != expected_id:
+        report.problems.append(f"{where}: id {raw.get('id')!r} differs from the file name {expected_id!r}")
+    if not (isinstance(raw.get("description"), str) and raw["description"].strip()):
+        report.problems.append(f"{where}: no description saying what it is for and where it comes from")
+
+
+def _check_subdirectories(directory: Traversable, report: ValidationReport) -> None:
+    """JSON files in folders other than valuesets/: FHIR resources or provenance-carrying data."""
+    for folder in sorted(directory.iterdir(), key=lambda f: f.name):
+        if not folder.is_dir() or folder.name in ("valuesets", "__pycache__"):
+            continue
+        for file in sorted(folder.iterdir(), key=lambda f: f.name):
+            if not file.name.endswith(".json"):
+                continue
+            report.files += 1
+            raw = _read_json(file, report)
+            where = f"{folder.name}/{file.name}"
+            if isinstance(raw, dict) and "resourceType" in raw:
+                check_fhir_resource(where, raw, report)
+            elif raw is not None:
+                check_other_file(where, raw, report)
+
+
 def validate_knowledge(directory: Traversable, today: date | None = None) -> ValidationReport:
     """Check every JSON file of a knowledge directory; the report lists each problem found."""
     report = ValidationReport()
@@ -273,4 +311,5 @@ def validate_knowledge(directory: Traversable, today: date | None = None) -> Val
             checks[file.name](raw, report)
         else:
             check_other_file(file.name, raw, report)
+    _check_subdirectories(directory, report)
     return report
