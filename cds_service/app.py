@@ -10,6 +10,7 @@ from cds_service.api.errors import install_error_handlers
 from cds_service.api.observability import install_observability
 from cds_service.api.routes import install_routes
 from cds_service.knowledge import load_knowledge
+from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
 from cds_service.store import install_store
 
@@ -27,4 +28,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_auth(app)  # CDS Hooks client JWT
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
+    install_openapi(app)  # GET /openapi.json, generated from the protocol models
     return app
