@@ -29,7 +29,7 @@ SYNTHEA = Path(__file__).resolve().parent / "data" / "synthea"
 LARGEST = SYNTHEA / "Austin_Franecki_f23eef30-acb2-49da-8091-159b61dc1ed5.json"
 SMALL = SYNTHEA / "Stephen_McLaughlin_7735ab79-6ac8-4b81-9936-f7ddabd18751.json"
 TOKEN = "s3cr3t-access-token-never-logged"
-LOINC_CODES = {code for code, _ in OBSERVATION_CODES}
+OBSERVATION_CODE_SET = {code for _, code in OBSERVATION_CODES}
 
 
 def settings_for(*servers: str, **overrides: Any) -> Settings:
@@ -58,7 +58,7 @@ def counts_in(bundle_path: Path) -> dict[str, int]:
         rtype = res["resourceType"]
         if rtype == "Observation":
             codes = {c.get("code") for c in res.get("code", {}).get("coding", [])}
-            if not codes & LOINC_CODES:
+            if not codes & OBSERVATION_CODE_SET:
                 continue
         counts[rtype] = counts.get(rtype, 0) + 1
     return counts
@@ -106,7 +106,7 @@ def test_only_the_observations_the_rules_need_are_fetched(
         fhir_server.base_url, settings_for(fhir_server.base_url), patient_id=synthea_patient
     )
     for obs in record.of_type("Observation"):
-        assert {c["code"] for c in obs["code"]["coding"]} & LOINC_CODES
+        assert {c["code"] for c in obs["code"]["coding"]} & OBSERVATION_CODE_SET
 
 
 def test_prefetched_keys_are_not_refetched_and_null_is_not_refetched(

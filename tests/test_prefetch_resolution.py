@@ -11,7 +11,14 @@ from cds_service import Settings
 from cds_service.errors import Forbidden, PreconditionFailed
 from cds_service.fhir.load import load_patient_record
 from cds_service.fhir.prefetch import NO_DATA, Present, Refetch, resolve_prefetch, resolve_value
-from cds_service.fhir.queries import PREFETCH_TEMPLATES, REQUIRED_KEYS, UnfillableTemplate, fill_template
+from cds_service.fhir.queries import (
+    OBSERVATION_VALUE_SETS,
+    PREFETCH_TEMPLATES,
+    REQUIRED_KEYS,
+    UnfillableTemplate,
+    fill_template,
+)
+from cds_service.knowledge import load_knowledge
 
 CONTEXT = {"patientId": "pat-1", "userId": "Practitioner/gp-7"}
 PATIENT = {"resourceType": "Patient", "id": "pat-1", "birthDate": "1960-05-01"}
@@ -207,3 +214,11 @@ def test_plain_http_to_a_remote_server_is_refused_even_when_allowlisted() -> Non
     with pytest.raises(Forbidden) as raised:
         load(None, settings, fhir_server="http://ehr.example.org/fhir")
     assert "https" in raised.value.message
+
+
+def test_the_observation_template_follows_the_knowledge_value_sets() -> None:
+    knowledge = load_knowledge()
+    query = PREFETCH_TEMPLATES["observations"]
+    for value_set_id in OBSERVATION_VALUE_SETS:
+        for system, code in knowledge.value_set(value_set_id).codes:
+            assert f"{system}|{code}" in query, (value_set_id, code)

@@ -7,36 +7,49 @@ token, so any conformant client can satisfy them (reference/cds-hooks.md §1.4).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import quote
 
-LOINC = "http://loinc.org"
+from cds_service.knowledge import knowledge_directory
+from cds_service.knowledge.valueset import parse_value_set
 
-# Observation codes the red-flag rules read. Source: /work/shared/reference/terminology.md §4
-# (inflammatory markers, temperature, weight) and the FHIR R4 vital-signs profile codes for the
-# NICE NG51 "systemically unwell" signs. No verified LOINC code for the NEWS2 total score was
-# found, so NEWS2 is not queried.
-OBSERVATION_CODES: tuple[tuple[str, str], ...] = (
-    ("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma"),
-    ("76485-2", "C reactive protein [Moles/volume] in Serum or Plasma"),
-    ("6690-2", "Leukocytes [#/volume] in Blood by Automated count"),
-    ("4537-7", "Erythrocyte sedimentation rate by Westergren method"),
-    ("30341-2", "Erythrocyte sedimentation rate"),
-    ("8310-5", "Body temperature"),
-    ("8331-1", "Oral temperature"),
-    ("29463-7", "Body weight"),
-    ("8480-6", "Systolic blood pressure"),
-    # Systolic pressure usually arrives as a component of a blood-pressure panel: 85354-9 is the
-    # FHIR R4 vital-signs panel, 55284-4 the one Synthea records (terminology.md source S6).
-    ("85354-9", "Blood pressure panel with all children optional"),
-    ("55284-4", "Blood pressure systolic and diastolic"),
-    ("8867-4", "Heart rate"),
-    ("9279-1", "Respiratory rate"),
+# The knowledge value sets (knowledge/valuesets/<id>.json) whose Observation codes the red-flag
+# rules read: inflammatory markers, temperature and weight (terminology.md §4) and the NICE NG51
+# "systemically unwell" signs. Prefetch asks for exactly these, so a large record's other
+# observations never travel.
+OBSERVATION_VALUE_SETS = (
+    "crp",
+    "wcc",
+    "esr",
+    "body-temperature",
+    "body-weight",
+    "blood-pressure",
+    "heart-rate",
+    "respiratory-rate",
+    "news2",
 )
 
-_OBSERVATION_CODE_PARAM = ",".join(f"{LOINC}|{code}" for code, _ in OBSERVATION_CODES)
+
+def observation_codes(directory: Traversable | None = None) -> tuple[tuple[str, str], ...]:
+    """(system, code) of every concept in OBSERVATION_VALUE_SETS, in file order, each once.
+
+    Prefix-match concepts are left out: a token search matches whole codes only.
+    """
+    root = (directory or knowledge_directory()) / "valuesets"
+    found: dict[tuple[str, str], None] = {}
+    for value_set_id in OBSERVATION_VALUE_SETS:
+        value_set = parse_value_set(json.loads((root / f"{value_set_id}.json").read_text("utf-8")))
+        found.update(dict.fromkeys((c.system, c.code) for c in value_set.concepts if not c.prefix_match))
+    return tuple(found)
+
+
+OBSERVATION_CODES = observation_codes()
+
+_OBSERVATION_CODE_PARAM = ",".join(f"{system}|{code}" for system, code in OBSERVATION_CODES)
 
 PREFETCH_TEMPLATES: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
