@@ -1,0 +1,258 @@
+"""HTTP benchmark: a spinal order hook call under `spine-cds serve` against hello-world Flask.
+
+Both run under the same production server (gunicorn via cds_service.cli.serve, 2 workers) on
+127.0.0.1, one after the other in the same run, at concurrency 16; the report gives requests/s and
+p50/p99 for each and the service/hello throughput ratio (target >= 0.5).
+
+    .venv/bin/python bench/bench_http.py [--seconds 10] [--request FILE]
+
+The load generator is `wrk` when installed (apt-get install wrk), else a bounded thread pool with
+`requests`. Each hook call carries a fresh hookInstance, as real clients send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+
+from cds_service.cli.serve import ProductionServer
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests.hook_requests import MRI_LUMBAR, hook_call, service_request  # noqa: E402
+
+CONCURRENCY = 16
+WORKERS = 2
+HOOK_PATH = "/cds-services/spinal-imaging-order-select"
+INSTANCE_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve_hello(port: int) -> None:
+    """Run hello-world Flask under the same gunicorn wrapper `spine-cds serve` uses."""
+
+    def hello_app() -> Flask:
+        app = Flask("hello")
+        app.add_url_rule("/", "hello", lambda: {"hello": "world"}, methods=["GET", "POST"])
+        return app
+
+    options = {"bind": f"127.0.0.1:{port}", "workers": WORKERS, "accesslog": None, "errorlog": "-"}
+    ProductionServer(hello_app, options).run()
+
+
+def sample_request(path: str | None) -> dict[str, Any]:
+    """The hook call to send: a file, else a sample bundle turned into a request, else the test call."""
+    if path:
+        body: dict[str, Any] = json.loads(Path(path).read_text())
+        return body
+    return hook_call([service_request(MRI_LUMBAR)])
+
+
+def start(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code < 500:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit(f"server on port {port} did not start: {' '.join(cmd)}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def run_wrk(url: str, body: str | None, seconds: int, workdir: Path) -> dict[str, float]:
+    """Load with wrk; each POST gets a fresh hookInstance from a Lua request() hook."""
+    script = workdir / "load.lua"
+    lua = 'wrk.headers["Content-Type"] = "application/json"\n'
+    if body is not None:
+        (workdir / "body.json").write_text(body)
+        lua += (
+            f'local f = io.open("{workdir / "body.json"}", "rb")\n'
+            "local template = f:read('*a')\nf:close()\n"
+            "math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))\n"
+            "request = function()\n"
+            "  local id = string.format('%08x-%04x-4%03x-a%03x-%012x', math.random(0, 2147483646),"
+            " math.random(0, 65535), math.random(0, 4095), math.random(0, 4095),"
+            " math.random(0, 2147483646))\n"
+            f"  return wrk.format('POST', nil, nil, (template:gsub('{INSTANCE_PLACEHOLDER}', id)))\n"
+            "end\n"
+        )
+    script.write_text(lua)
+    cmd = ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+
+    def ms(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+        return float(value) * _UNIT[unit]
+
+    return {
+        "rps": rps,
+        "p50_ms": ms(pct["50"]),
+        "p99_ms": ms(pct["99"]),
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def run_threads(url: str, body: str | None, seconds: int) -> dict[str, float]:
+    """Load with CONCURRENCY threads for a bounded time (when wrk is not installed)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        session = requests.Session()
+        mine: list[float] = []
+        failed = 0
+        while time.monotonic() < stop_at:
+            data = body.replace(INSTANCE_PLACEHOLDER, str(uuid.uuid4())) if body else None
+            began = time.perf_counter()
+            if data is None:
+                response = session.get(url, timeout=10)
+            else:
+                response = session.post(
+                    url, data=data, headers={"Content-Type": "application/json"}, timeout=10
+                )
+            mine.append((time.perf_counter() - began) * 1e3)
+            failed += response.status_code != 200
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / wall,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "errors": float(errors[0]),
+        "socket_errors": 0.0,
+    }
+
+
+def measure(url: str, body: str | None, seconds: int, workdir: Path, use_wrk: bool) -> dict[str, float]:
+    """Warm up briefly, then load for `seconds`."""
+    warm = min(2, seconds)
+    if use_wrk:
+        run_wrk(url, body, warm, workdir)
+        return run_wrk(url, body, seconds, workdir)
+    run_threads(url, body, warm)
+    return run_threads(url, body, seconds)
+
+
+def main() -> int:
+    """Run both servers in turn and print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="load duration per server (default 10)")
+    parser.add_argument("--request", help="CDS Hooks request JSON to send (default: a sample order call)")
+    parser.add_argument("--serve-hello", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--threads", action="store_true", help="use the Python load generator even if wrk exists"
+    )
+    args = parser.parse_args()
+    if args.serve_hello:
+        serve_hello(args.serve_hello)
+        return 0
+
+    call = sample_request(args.request)
+    call["hookInstance"] = INSTANCE_PLACEHOLDER
+    body = json.dumps(call)
+    use_wrk = shutil.which("wrk") is not None and not args.threads
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        env = dict(os.environ)
+        env.update(
+            SPINE_CDS_AUTH="off",
+            SPINE_CDS_DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite'}",
+            SPINE_CDS_PATIENT_HASH_KEY="bench-only-key",
+        )
+        results = {}
+        port = free_port()
+        hello = start([sys.executable, __file__, "--serve-hello", str(port)], env, port, "/")
+        try:
+            results["hello-world Flask"] = measure(
+                f"http://127.0.0.1:{port}/", None, args.seconds, workdir, use_wrk
+            )
+        finally:
+            stop(hello)
+        port = free_port()
+        spine_cds = str(Path(sys.executable).parent / "spine-cds")
+        serve = [spine_cds, "serve", "--port", str(port), "--workers", str(WORKERS)]
+        service = start(serve, env, port, "/cds-services")
+        try:
+            check = requests.post(
+                f"http://127.0.0.1:{port}{HOOK_PATH}",
+                data=body.replace(INSTANCE_PLACEHOLDER, str(uuid.uuid4())),
+                headers={"Content-Type": "application/json"},
+                timeout=10,
+            )
+            if check.status_code != 200:
+                raise SystemExit(f"the sample call answers {check.status_code}: {check.text[:300]}")
+            print(f"sample call: 200, {len(check.json()['cards'])} card(s)")
+            results["spine-cds hook call"] = measure(
+                f"http://127.0.0.1:{port}{HOOK_PATH}", body, args.seconds, workdir, use_wrk
+            )
+        finally:
+            stop(service)
+
+    generator = "wrk -t2" if use_wrk else "Python threads"
+    print(
+        f"gunicorn {WORKERS} workers, concurrency {CONCURRENCY}, {args.seconds} s each, load by {generator}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:22} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms"
+            f"  errors {int(r['errors'] + r['socket_errors'])}"
+        )
+    ratio = results["spine-cds hook call"]["rps"] / results["hello-world Flask"]["rps"]
+    print(f"throughput ratio service/hello = {ratio:.2f} (target >= 0.50)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
