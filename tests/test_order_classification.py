@@ -266,3 +266,8 @@ def test_an_order_without_an_id_gets_a_stable_placeholder_reference(knowledge):
 def test_the_raw_order_travels_with_the_classification(knowledge):
     resource = order(coded(CPT, "72148"), subject={"reference": "Patient/p1"})
     assert classify(knowledge, resource).resource is resource
+
+
+def test_an_epic_style_oid_system_for_cpt_is_recognised(knowledge):
+    result = classify(knowledge, order(coded("urn:oid:2.16.840.1.113883.6.12", "72148")))
+    assert (result.modality, result.regions) == (Modality.MRI, (Region.LUMBAR,))

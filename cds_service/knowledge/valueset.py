@@ -17,6 +17,7 @@ from typing import Any
 from cds_service.fhir.record import codings, concept_text
 from cds_service.rules.model import CodeRef
 
+CODE_SYSTEMS_FILE = "code-systems.json"
 EXTENSION_BASE = "https://spine-cds.example.org/fhir/StructureDefinition/"
 SOURCE_URL = EXTENSION_BASE + "valueset-source"
 TEXT_PATTERN_URL = EXTENSION_BASE + "valueset-text-pattern"
@@ -54,9 +55,12 @@ class ValueSet:
     source: str
     concepts: tuple[Concept, ...]
     text_patterns: tuple[re.Pattern[str], ...] = ()
+    # Other names for a code system (an OID, an https variant) -> the canonical URI the set lists.
+    system_aliases: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     _by_key: dict[tuple[str, str], Concept] = field(default_factory=dict, repr=False, compare=False)
     _by_bare: dict[str, Concept] = field(default_factory=dict, repr=False, compare=False)
     _prefixes: tuple[Concept, ...] = field(default=(), repr=False, compare=False)
+    _record_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Index once: the classifier and detectors call contains()/concept() on every hook call.
@@ -65,6 +69,12 @@ class ValueSet:
                 object.__setattr__(self, "_prefixes", (*self._prefixes, concept))
             self._by_key.setdefault((concept.system, concept.code), concept)
             self._by_bare.setdefault(concept.code, concept)
+        aliases_of: dict[str, list[str]] = {}
+        for alias, canonical in self.system_aliases.items():
+            aliases_of.setdefault(canonical, []).append(alias)
+        keys = [*self._by_key]
+        keys += [(alias, code) for system, code in self._by_key for alias in aliases_of.get(system, ())]
+        object.__setattr__(self, "_record_keys", tuple(keys))
 
     @property
     def codes(self) -> frozenset[tuple[str, str]]:
@@ -77,19 +87,23 @@ class ValueSet:
         return frozenset(self._by_bare)
 
     def keys(self) -> Iterable[tuple[str, str]]:
-        """The exact (system, code) pairs, for `PatientRecord.with_any_code`."""
-        return self._by_key.keys()
+        """The exact (system, code) pairs, also under each system alias, for `PatientRecord.with_any_code`."""
+        return self._record_keys
 
     def concept(self, system: str | None, code: str | None) -> Concept | None:
         """The set's concept for this code (prefix concepts honoured); system None matches any system."""
         if not code:
             return None
         code = code.strip()
+        if system is not None:
+            system = self.system_aliases.get(system, system)
         found = self._by_bare.get(code) if system is None else self._by_key.get((system, code))
         if found is not None:
             return found
         for concept in self._prefixes:
-            if (system is None or system == concept.system) and code.startswith(concept.code):
+            if (system is None or system == concept.system) and _dotless(code).startswith(
+                _dotless(concept.code)
+            ):
                 return concept
         return None
 
@@ -119,6 +133,11 @@ class ValueSet:
         return None
 
 
+def _dotless(code: str) -> str:
+    # ICD-10 categories arrive as "C79.5" or "C795" depending on the sender.
+    return code.replace(".", "")
+
+
 def extension_values(element: Mapping[str, Any], url: str) -> Iterator[Any]:
     """The `value[x]` of each extension of `element` with this url."""
     for ext in element.get("extension") or ():
@@ -133,7 +152,7 @@ def first_extension_value(element: Mapping[str, Any], url: str) -> Any:
     return next(extension_values(element, url), None)
 
 
-def parse_value_set(raw: Mapping[str, Any]) -> ValueSet:
+def parse_value_set(raw: Mapping[str, Any], system_aliases: Mapping[str, str] | None = None) -> ValueSet:
     """Build a ValueSet from its FHIR JSON (structure is checked by the validator, not here)."""
     concepts: list[Concept] = []
     for include in (raw.get("compose") or {}).get("include") or ():
@@ -159,6 +178,7 @@ def parse_value_set(raw: Mapping[str, Any]) -> ValueSet:
         source="; ".join(extension_values(raw, SOURCE_URL)),
         concepts=tuple(concepts),
         text_patterns=tuple(re.compile(p, re.IGNORECASE) for p in extension_values(raw, TEXT_PATTERN_URL)),
+        system_aliases=system_aliases or {},
     )
 
 
@@ -170,10 +190,20 @@ def value_set_files(directory: Traversable) -> list[Traversable]:
     return sorted((f for f in folder.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
 
 
+def load_system_aliases(directory: Traversable) -> dict[str, str]:
+    """alias -> canonical code system URI, from `directory/code-systems.json` (empty when absent)."""
+    file = directory.joinpath(CODE_SYSTEMS_FILE)
+    if not file.is_file():
+        return {}
+    raw = json.loads(file.read_text("utf-8"))
+    return {alias: canonical for canonical, aliases in raw.get("aliases", {}).items() for alias in aliases}
+
+
 def load_value_sets(directory: Traversable) -> dict[str, ValueSet]:
     """Load every value set under `directory/valuesets/`, keyed by id."""
+    aliases = load_system_aliases(directory)
     sets: dict[str, ValueSet] = {}
     for file in value_set_files(directory):
-        value_set = parse_value_set(json.loads(file.read_text("utf-8")))
+        value_set = parse_value_set(json.loads(file.read_text("utf-8")), aliases)
         sets[value_set.id] = value_set
     return sets
