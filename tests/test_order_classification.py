@@ -271,3 +271,12 @@ def test_the_raw_order_travels_with_the_classification(knowledge):
 def test_an_epic_style_oid_system_for_cpt_is_recognised(knowledge):
     result = classify(knowledge, order(coded("urn:oid:2.16.840.1.113883.6.12", "72148")))
     assert (result.modality, result.regions) == (Modality.MRI, (Region.LUMBAR,))
+
+
+def test_a_generic_mri_code_with_the_lumbar_spine_as_body_site_is_spinal_mri(knowledge):
+    resource = order(
+        coded(SNOMED, "113091000", "Magnetic resonance imaging"),
+        bodySite=[{"coding": [{"system": SNOMED, "code": "122496007", "display": "Lumbar spine structure"}]}],
+    )
+    result = classify(knowledge, resource)
+    assert (result.modality, result.regions, result.matched_by) == (Modality.MRI, (Region.LUMBAR,), "text")

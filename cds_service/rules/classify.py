@@ -77,7 +77,8 @@ def classify_order(resource: Resource, knowledge: Knowledge) -> ImagingOrder | N
         return None
     code: Any = resource.get("code")
     found = list(codings(code))
-    text = concept_text(code)
+    # A generic code ("MRI") may leave the body part to bodySite, so both are read as the order's text.
+    text = " ".join(t for t in (concept_text(code), concept_text(resource.get("bodySite"))) if t)
     if _excluded(found, text, knowledge.value_sets.get(EXCLUSIONS)):
         return None
     coded = _coded_match(found, knowledge)
