@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     # Unset: a random per-process key (logged as a warning), so hashes do not link across restarts.
     patient_hash_key: SecretStr | None = None
     database_connect_timeout_seconds: int = 2  # a down PostgreSQL must not hold a hook call for long
+    log_level: str = "INFO"  # the service's JSON logs on stderr (cds_service.*)
 
     # Request handling and FHIR fallback fetch.
     max_body_bytes: int = 1_000_000

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -126,3 +129,30 @@ def test_missing_patient_hash_key_is_warned_about(tmp_path: Path, capsys: pytest
         json.loads(line) for line in capsys.readouterr().err.splitlines() if "PATIENT_HASH_KEY" in line
     ]
     assert warnings and warnings[0]["level"] == "WARNING"
+
+
+def test_metrics_add_up_every_worker_in_multiprocess_mode(tmp_path: Path) -> None:
+    # Two processes (as two gunicorn workers) each answer a request; /metrics in a third sums them.
+    script = (
+        "import sys\n"
+        "from cds_service import Settings, create_app\n"
+        f"app = create_app(Settings(auth='off', database_url='sqlite:///{tmp_path}/db.sqlite'))\n"
+        "client = app.test_client()\n"
+        "client.get('/healthz')\n"
+        "if sys.argv[1] == 'scrape':\n"
+        "    print(client.get('/metrics').get_data(as_text=True))\n"
+    )
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    for role in ("serve", "serve", "scrape"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, role],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert 'spine_cds_request_seconds_count{service="/healthz",status="200"} 3.0' in done.stdout

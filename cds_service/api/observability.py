@@ -78,15 +78,14 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure_json_logging() -> None:
+def configure_json_logging(level: str = "INFO") -> None:
     """Send the service's own loggers (`cds_service.*`) to stderr as JSON lines, once per process."""
     logger = logging.getLogger("cds_service")
     if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
         handler = _StderrHandler()
         handler.setFormatter(JsonLogFormatter())
         logger.addHandler(handler)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(os.environ.get("SPINE_CDS_LOG_LEVEL", "INFO").upper())
+    logger.setLevel(level.upper())
 
 
 def _start_request() -> None:
@@ -164,7 +163,7 @@ def metrics() -> Response:
 
 def install_observability(app: Flask) -> None:
     """Request ids, JSON access logs, request latency metrics and the health/metrics routes."""
-    configure_json_logging()
+    configure_json_logging(app.extensions["spine_cds.settings"].log_level)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(observability)

@@ -2,7 +2,9 @@
 
 When the database is down:
 - during a hook call, `log_decisions` logs a warning, counts `spine_cds_store_failures_total`
-  and returns: the GP still gets the advice, only the audit row is lost (and counted);
+  and returns: the GP still gets the advice, only the audit row is lost (and counted); for the
+  next few seconds hook calls do not try the database at all, so a PostgreSQL that hangs on
+  connect costs one call its connect timeout, not every call;
 - during a feedback post, `save_feedback` raises StoreUnavailable (503 with an OperationOutcome),
   so the EHR retries and no feedback is silently dropped.
 A store that could not be migrated at start-up (database down) retries on the next use.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +33,9 @@ from cds_service.store.rows import decision_rows, feedback_row, patient_hash
 
 log = logging.getLogger(__name__)
 
+# After a failed decision-log write, hook calls skip the database this long (failures still counted).
+LOG_PAUSE_AFTER_FAILURE_SECONDS = 5.0
+
 
 class DecisionStore:
     """Decision and feedback log on one SQLAlchemy engine (SQLite or PostgreSQL)."""
@@ -39,6 +45,7 @@ class DecisionStore:
         self._patient_hash_key = patient_hash_key
         self._migrated = False
         self._migrate_lock = threading.Lock()
+        self._log_paused_until = 0.0
 
     def migrate(self) -> None:
         """Bring the schema to head (once per process); raises StoreUnavailable if the database is down."""
@@ -77,28 +84,37 @@ class DecisionStore:
         """Record each decision with its card; never raises, because the GP's advice comes first."""
         if not decisions:
             return
-        rows = decision_rows(
-            service_id=service_id,
-            hook=hook,
-            hook_instance=hook_instance,
-            patient_key=patient_hash(self._patient_hash_key, patient_id),
-            decisions=decisions,
-            response=response,
-            now=datetime.now(UTC),
-        )
+        if time.monotonic() < self._log_paused_until:
+            # The database failed moments ago: do not make every GP wait for its connect timeout.
+            STORE_FAILURES.labels(operation="log_decisions").inc()
+            return
         try:
+            rows = decision_rows(
+                service_id=service_id,
+                hook=hook,
+                hook_instance=hook_instance,
+                patient_key=patient_hash(self._patient_hash_key, patient_id),
+                decisions=decisions,
+                response=response,
+                now=datetime.now(UTC),
+            )
             self.migrate()
             with self.engine.begin() as connection:
                 statement = self._insert(tables.decisions, ("consult_id", "service_id"))
                 for row in rows:
                     connection.execute(statement, row)
         except (StoreUnavailable, SQLAlchemyError) as error:
+            self._log_paused_until = time.monotonic() + LOG_PAUSE_AFTER_FAILURE_SECONDS
             STORE_FAILURES.labels(operation="log_decisions").inc()
             log.warning(
                 "decision log unavailable; advice was returned but %d decision(s) not logged (%s)",
-                len(rows),
+                len(decisions),
                 type(error.__cause__ or error).__name__,
             )
+        except Exception:
+            # A bug in the log must not cost the GP the advice; the stack goes to the log.
+            STORE_FAILURES.labels(operation="log_decisions").inc()
+            log.exception("decision log failed; advice was returned")
 
     def save_feedback(self, *, service_id: str, items: Sequence[Mapping[str, Any]]) -> int:
         """Store every feedback item once; returns how many were new. StoreUnavailable when down."""
