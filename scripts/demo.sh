@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The demo: install, start the service locally, run every sample order through it over HTTP,
+# then show one order's advice as a GP would read it. Exits non-zero if anything fails.
+#
+# The local demo runs with client authentication OFF (SPINE_CDS_AUTH=off) on 127.0.0.1 only,
+# so that no JWT is needed; never run a reachable service like this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+
+PORT=${SPINE_CDS_DEMO_PORT:-8080}
+URL="http://127.0.0.1:${PORT}"
+SCRATCH=$(mktemp -d)
+LOG="$SCRATCH/serve.log"
+export SPINE_CDS_AUTH=off
+export SPINE_CDS_DATABASE_URL="sqlite:///$SCRATCH/demo.sqlite"
+
+.venv/bin/spine-cds serve --host 127.0.0.1 --port "$PORT" --workers 2 >"$LOG" 2>&1 &
+SERVER=$!
+stop_server() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$SCRATCH"
+}
+trap stop_server EXIT
+
+echo "Starting spine-cds on $URL (auth off: local demo only) ..."
+for _ in $(seq 1 100); do
+  if .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+      "$URL/healthz" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$SERVER" 2>/dev/null; then
+    echo "spine-cds serve exited; its log:" >&2
+    cat "$LOG" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+if ! .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+    "$URL/healthz" 2>/dev/null; then
+  echo "spine-cds serve did not answer on $URL; its log:" >&2
+  cat "$LOG" >&2
+  exit 1
+fi
+
+echo
+echo "== Every sample order through the service over HTTP =="
+.venv/bin/spine-cds demo --url "$URL"
+
+echo
+echo "== One order as the GP sees it: an X-ray for suspected spinal metastases =="
+.venv/bin/spine-cds evaluate sample_bundles/03-xray-for-suspected-metastases.json 2>/dev/null
