@@ -176,7 +176,8 @@ def build_verifier(settings: Settings) -> TokenVerifier:
 
 def _unauthorized() -> Response:
     body = Unauthorized("Authentication required").operation_outcome()
-    response = Response(json.dumps(body), status=401, mimetype="application/json")
+    # Same media type as every other error body (api/errors.py), so clients need one parser.
+    response = Response(json.dumps(body), status=401, mimetype="application/fhir+json")
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
