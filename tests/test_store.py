@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from cds_service import Settings, create_app
 from cds_service.errors import BadRequest
@@ -56,6 +58,12 @@ def test_migrations_build_an_empty_database_up_to_head(store: DecisionStore) -> 
     assert current_revision(store.engine) == head_revision()
     assert {"decisions", "feedback"} <= set(sa.inspect(store.engine).get_table_names())
     assert store.ping()
+
+
+def test_shipped_migrations_build_exactly_the_tables_the_code_uses(store: DecisionStore) -> None:
+    with store.engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), tables.metadata)
+    assert drift == []
 
 
 def test_decision_is_logged_with_its_card_and_a_keyed_hash_of_the_patient(store: DecisionStore) -> None:
