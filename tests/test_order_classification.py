@@ -149,6 +149,11 @@ def test_local_code_mri_l_spine_with_text_only_is_spinal_mri(knowledge):
         ("X-ray lumbosacral spine AP and lateral", Modality.XRAY, {Region.LUMBAR, Region.SACRAL}, None),
         ("Lumbar spine MRI", Modality.MRI, {Region.LUMBAR}, None),
         ("Magnetic resonance imaging of sacrum", Modality.MRI, {Region.SACRAL}, None),
+        ("MRI Spine Lumbar W/WO Contrast", Modality.MRI, {Region.LUMBAR}, True),
+        ("MRI L4/5", Modality.MRI, {Region.LUMBAR}, None),
+        ("XR T/L spine", Modality.XRAY, {Region.THORACIC, Region.LUMBAR}, None),
+        ("MRI C, T and L spine", Modality.MRI, {Region.WHOLE_SPINE}, None),
+        ("MRI cord compression screen", Modality.MRI, {Region.WHOLE_SPINE}, None),
     ],
 )
 def test_local_order_text_is_read_for_modality_region_and_contrast(
@@ -228,6 +233,21 @@ def test_ct_and_xray_myelography_are_not_spinal_imaging_but_mr_myelography_is(kn
 
 def test_mri_of_the_cervix_is_not_cervical_spine_imaging(knowledge):
     assert classify_order(order({"text": "MRI pelvis cervical cancer staging"}), knowledge) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MRI brain T1 T2 FLAIR",
+        "CT chest abdomen pelvis",
+        "XR knee L",
+        "MRI hip",
+        "Lumbar puncture",
+        "CT thorax",
+    ],
+)
+def test_other_imaging_and_non_imaging_orders_are_not_spinal_imaging(knowledge, text):
+    assert classify_order(order({"text": text}), knowledge) is None
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 ORDER_TEXT_FILE = "order-text.json"
+WHOLE_SPINE = "whole-spine"
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,9 @@ class OrderText:
     contrast: tuple[tuple[bool, re.Pattern[str]], ...] = ()
 
     def regions_in(self, text: str) -> tuple[str, ...]:
-        """Every region whose pattern matches the text, in file order."""
-        return tuple(region for region, pattern in self.regions if pattern.search(text))
+        """Every region whose pattern matches the text, in file order; whole-spine alone when it matches."""
+        found = tuple(region for region, pattern in self.regions if pattern.search(text))
+        return (WHOLE_SPINE,) if WHOLE_SPINE in found else found
 
     def contrast_in(self, text: str) -> bool | None:
         """True/False when the text says with/without contrast (first matching rule wins), else None."""
