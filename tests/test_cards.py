@@ -13,13 +13,16 @@ from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.model import Decision, Evidence, Modality, Pathway, RedFlagId
 from tests.card_decisions import CONSULT_ID, decision
+from tests.invariants import assert_valid_hook_response
 
 KNOWLEDGE = load_knowledge()
 DEFAULT = Settings(auth="off")
 
 
 def respond(*decisions: Decision, settings: Settings = DEFAULT) -> dict[str, Any]:
-    return build_response(decisions, knowledge=KNOWLEDGE, settings=settings, hook="order-select").to_json()
+    body = build_response(decisions, knowledge=KNOWLEDGE, settings=settings, hook="order-select").to_json()
+    assert_valid_hook_response(body)
+    return body
 
 
 def only_card(*decisions: Decision, settings: Settings = DEFAULT) -> dict[str, Any]:
