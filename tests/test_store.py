@@ -166,10 +166,17 @@ def test_override_comment_text_is_not_kept_only_that_one_was_given(store: Decisi
             "outcomeTimestamp": "2026-11-20T10:15:00Z",
             "acceptedSuggestions": [{"uuid": "x"}],
         },
+        {
+            "card": "c",
+            "outcome": "accepted",
+            "outcomeTimestamp": "2026-11-20T10:15:00Z",
+            "acceptedSuggestions": 7,
+        },
+        "not an object",
     ],
 )
 def test_malformed_feedback_is_refused_and_nothing_of_the_post_is_stored(
-    store: DecisionStore, item: dict[str, object]
+    store: DecisionStore, item: object
 ) -> None:
     good = accepted(lumbar_mri_decision())
     with pytest.raises(BadRequest):

@@ -95,8 +95,11 @@ def _outcome_time(item: Mapping[str, Any]) -> datetime:
 
 
 def _accepted(item: Mapping[str, Any]) -> list[str]:
+    suggestions = item.get("acceptedSuggestions") or []
+    if not isinstance(suggestions, list):
+        raise BadRequest("feedback `acceptedSuggestions` must be a list")
     ids = []
-    for suggestion in item.get("acceptedSuggestions") or []:
+    for suggestion in suggestions:
         value = suggestion.get("id") if isinstance(suggestion, Mapping) else None
         if not isinstance(value, str) or len(value) > 200:
             raise BadRequest("each accepted suggestion needs an `id` string")
