@@ -25,10 +25,13 @@ def _log(store: DecisionStore, *decisions: Decision) -> None:
     )
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A decision log with a month of GP responses to cancer and not-indicated advice."""
-    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
     store = open_store(Settings(database_url=url, patient_hash_key="k"))
     cancer = [lumbar_mri_decision(Pathway.URGENT_MRI_SUSPECTED_CANCER) for _ in range(4)]
     routine = [lumbar_mri_decision(Pathway.IMAGING_NOT_INDICATED) for _ in range(3)]
