@@ -32,15 +32,15 @@ import requests
 from flask import Flask
 
 from cds_service.cli.serve import ProductionServer
+from cds_service.samples import load_sample, service_id_for
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from tests.hook_requests import MRI_LUMBAR, hook_call, service_request  # noqa: E402
 
 CONCURRENCY = 16
 WORKERS = 2
-HOOK_PATH = "/cds-services/spinal-imaging-order-select"
 INSTANCE_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
+# The commonest call in practice: a GP orders a lumbar MRI for back pain with no red flags.
+DEFAULT_SAMPLE = REPO / "sample_bundles" / "17-acute-low-back-pain-no-red-flags.json"
 
 
 def free_port() -> int:
@@ -62,12 +62,9 @@ def serve_hello(port: int) -> None:
     ProductionServer(hello_app, options).run()
 
 
-def sample_request(path: str | None) -> dict[str, Any]:
-    """The hook call to send: a file, else a sample bundle turned into a request, else the test call."""
-    if path:
-        body: dict[str, Any] = json.loads(Path(path).read_text())
-        return body
-    return hook_call([service_request(MRI_LUMBAR)])
+def sample_request(path: Path) -> dict[str, Any]:
+    """The hook call to send: a sample Bundle made into a request (prefetch complete), or a request file."""
+    return load_sample(path).request
 
 
 def start(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
@@ -189,7 +186,12 @@ def main() -> int:
     """Run both servers in turn and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="load duration per server (default 10)")
-    parser.add_argument("--request", help="CDS Hooks request JSON to send (default: a sample order call)")
+    parser.add_argument(
+        "--request",
+        type=Path,
+        default=DEFAULT_SAMPLE,
+        help=f"sample Bundle or CDS Hooks request to send (default {DEFAULT_SAMPLE.relative_to(REPO)})",
+    )
     parser.add_argument("--serve-hello", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--threads", action="store_true", help="use the Python load generator even if wrk exists"
@@ -200,6 +202,7 @@ def main() -> int:
         return 0
 
     call = sample_request(args.request)
+    hook_path = f"/cds-services/{service_id_for(call)}"
     call["hookInstance"] = INSTANCE_PLACEHOLDER
     body = json.dumps(call)
     use_wrk = shutil.which("wrk") is not None and not args.threads
@@ -226,7 +229,7 @@ def main() -> int:
         service = start(serve, env, port, "/cds-services")
         try:
             check = requests.post(
-                f"http://127.0.0.1:{port}{HOOK_PATH}",
+                f"http://127.0.0.1:{port}{hook_path}",
                 data=body.replace(INSTANCE_PLACEHOLDER, str(uuid.uuid4())),
                 headers={"Content-Type": "application/json"},
                 timeout=10,
@@ -235,7 +238,7 @@ def main() -> int:
                 raise SystemExit(f"the sample call answers {check.status_code}: {check.text[:300]}")
             print(f"sample call: 200, {len(check.json()['cards'])} card(s)")
             results["spine-cds hook call"] = measure(
-                f"http://127.0.0.1:{port}{HOOK_PATH}", body, args.seconds, workdir, use_wrk
+                f"http://127.0.0.1:{port}{hook_path}", body, args.seconds, workdir, use_wrk
             )
         finally:
             stop(service)
