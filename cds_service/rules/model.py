@@ -47,6 +47,8 @@ class RedFlagId(StrEnum):
     SCIATICA_WITH_NEUROLOGY = "sciatica-with-neurology"
     INFLAMMATORY_BACK_PAIN = "inflammatory-back-pain"
     RAISED_INFLAMMATORY_MARKERS = "raised-inflammatory-markers"
+    # Extension (issue 3): a coded or stated spinal infection (discitis, vertebral osteomyelitis, abscess).
+    SPINAL_INFECTION = "spinal-infection"
 
 
 class Rating(StrEnum):

@@ -1,0 +1,128 @@
+"""Red flags from the problem list: Condition resources, read with their status and dates.
+
+Design.md safety rule 2: refuted and entered-in-error never count; a resolved cancer is still a
+history of carcinoma; current findings (retention, weakness, fever) need an active status and a
+recent date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from cds_service.fhir.record import Resource, codings
+from cds_service.rules.detectors.findings import Findings, Reading, evidence_for, parse_date
+from cds_service.rules.model import RedFlagId
+
+NEVER_COUNTS = frozenset({"refuted", "entered-in-error"})
+ACTIVE = frozenset({"active", "recurrence", "relapse"})
+SOURCE = "problem list"
+
+# How each kind of finding is read: "history" (any clinical status), "chronic" (still active,
+# any date), "current" (active and recent), "trauma" (recent, whatever the status: injuries are
+# often marked resolved within days).
+HISTORY, CHRONIC, CURRENT, TRAUMA = "history", "chronic", "current", "trauma"
+
+# value set -> (red flag, how it is read, features it brings)
+CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
+    ("cancer-metastatic", RedFlagId.HISTORY_OF_CANCER, HISTORY, ("metastatic",)),
+    ("cancer-listed-sites", RedFlagId.HISTORY_OF_CANCER, HISTORY, ("listed-site",)),
+    ("cancer-suspected", RedFlagId.HISTORY_OF_CANCER, CHRONIC, ("suspected-cancer",)),
+    ("cauda-equina", RedFlagId.BLADDER_OR_BOWEL_DYSFUNCTION, CURRENT, ("cauda-equina",)),
+    ("bladder-bowel-dysfunction", RedFlagId.BLADDER_OR_BOWEL_DYSFUNCTION, CURRENT, ()),
+    ("saddle-anaesthesia", RedFlagId.SADDLE_ANAESTHESIA, CURRENT, ()),
+    ("progressive-neurology", RedFlagId.PROGRESSIVE_NEUROLOGY, CURRENT, ()),
+    ("foot-drop", RedFlagId.LIMB_WEAKNESS, CURRENT, ("foot-drop",)),
+    ("limb-weakness", RedFlagId.LIMB_WEAKNESS, CURRENT, ()),
+    ("radiculopathy", RedFlagId.SCIATICA_WITH_NEUROLOGY, CURRENT, ()),
+    ("hiv", RedFlagId.HIV, HISTORY, ()),
+    ("iv-drug-use", RedFlagId.IV_DRUG_USE, HISTORY, ()),
+    ("immunodeficiency", RedFlagId.IMMUNOSUPPRESSION, CHRONIC, ()),
+    ("transplant", RedFlagId.IMMUNOSUPPRESSION, HISTORY, ("transplant",)),
+    ("osteoporosis", RedFlagId.OSTEOPOROSIS, CHRONIC, ()),
+    ("osteoporotic-fracture", RedFlagId.OSTEOPOROSIS, TRAUMA, ("recent-osteoporotic-fracture",)),
+    ("vertebral-fracture", RedFlagId.TRAUMA, TRAUMA, ("vertebral-fracture",)),
+    ("trauma", RedFlagId.TRAUMA, TRAUMA, ()),
+    ("structural-deformity", RedFlagId.STRUCTURAL_DEFORMITY, CHRONIC, ()),
+    ("inflammatory-back-pain", RedFlagId.INFLAMMATORY_BACK_PAIN, CHRONIC, ()),
+    ("spinal-infection", RedFlagId.SPINAL_INFECTION, CURRENT, ("spinal-infection",)),
+    ("fever", RedFlagId.SYSTEMICALLY_UNWELL, CURRENT, ("fever",)),
+    ("new-confusion", RedFlagId.SYSTEMICALLY_UNWELL, CURRENT, ("sepsis-high-risk",)),
+    ("weight-loss", RedFlagId.WEIGHT_LOSS, CURRENT, ()),
+    ("thoracic-back-pain", RedFlagId.THORACIC_PAIN, CURRENT, ()),
+    ("night-pain", RedFlagId.NON_MECHANICAL_OR_NIGHT_PAIN, CURRENT, ()),
+)
+
+
+def status_code(res: Resource, element: str) -> str | None:
+    """The code of Condition.clinicalStatus or .verificationStatus (or None)."""
+    for _, code, _ in codings(res.get(element)):
+        if code:
+            return code
+    return None
+
+
+def onset_date(res: Resource) -> date | None:
+    """When the condition began (onset, else recorded date)."""
+    period: Any = res.get("onsetPeriod")
+    starts = [res.get("onsetDateTime"), period.get("start") if isinstance(period, dict) else None]
+    for value in [*starts, res.get("recordedDate")]:
+        found = parse_date(value)
+        if found is not None:
+            return found
+    return None
+
+
+def counts(res: Resource, how: str, reading: Reading) -> bool:
+    """Whether this condition counts, given how its kind of finding is read."""
+    if status_code(res, "verificationStatus") in NEVER_COUNTS:
+        return False
+    clinical = status_code(res, "clinicalStatus")
+    onset = onset_date(res)
+    if onset is not None and onset > reading.on:
+        return False  # recorded after the order date: not known when the order was placed
+    if how == HISTORY:
+        return True
+    if how == TRAUMA:
+        window = timedelta(days=int(reading.threshold("trauma_recent_days")))
+        return onset is None or reading.on - onset <= window
+    if clinical is not None and clinical not in ACTIVE:
+        return False
+    if how == CHRONIC:
+        return True
+    # Current: an undated active finding still counts (never reassure on missing data).
+    window = timedelta(days=int(reading.threshold("current_finding_recent_days")))
+    return onset is None or reading.on - onset <= window
+
+
+def detect_conditions(reading: Reading, findings: Findings) -> None:
+    """Every problem-list red flag, with its evidence."""
+    if "conditions" in reading.record.unavailable:
+        findings.note_unchecked(
+            "conditions (problem list: cancer, osteoporosis, HIV, neurology) could not be read"
+        )
+        return
+    for value_set_id, flag, how, features in CONDITION_FLAGS:
+        for res, matched in reading.conditions_in(value_set_id):
+            if counts(res, how, reading):
+                findings.add(flag, evidence_for(res, matched, onset_date(res), SOURCE), *features)
+    detect_other_cancer(reading, findings)
+    detect_sciatica(reading, findings)
+
+
+def detect_other_cancer(reading: Reading, findings: Findings) -> None:
+    """Any other cancer (not the listed sites), excluding skin non-melanoma and benign tumours."""
+    excluded = reading.knowledge.value_set("cancer-excluded")
+    for res, matched in reading.conditions_in("cancer-any"):
+        if excluded.match(res.get("code")) is not None or not counts(res, HISTORY, reading):
+            continue
+        evidence = evidence_for(res, matched, onset_date(res), SOURCE)
+        if evidence not in findings.flags.get(RedFlagId.HISTORY_OF_CANCER, []):
+            findings.add(RedFlagId.HISTORY_OF_CANCER, evidence, "other-cancer")
+
+
+def detect_sciatica(reading: Reading, findings: Findings) -> None:
+    """Current sciatica: 'with neurology' only once limb weakness is also found (see combine_flags)."""
+    for res, matched in reading.conditions_in("sciatica"):
+        if counts(res, CURRENT, reading):
+            findings.sciatica.append(evidence_for(res, matched, onset_date(res), SOURCE))

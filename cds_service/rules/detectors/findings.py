@@ -1,0 +1,161 @@
+"""What the detectors found: red flags with evidence, plus the details the pathway rules read.
+
+A red flag id alone cannot choose a pathway (a listed cancer and a basal cell carcinoma are both
+"history of cancer" in the wider sense; a fever and a systolic of 80 are both "unwell"), so each
+flag carries *features* ("listed-site", "metastatic", "sepsis-high-risk") that pathway-rules.json
+names. Facts about the order and patient that are not flags ("older-age", "cervical-order") are
+features too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from cds_service.fhir.record import PatientRecord, Resource, concept_text, reference_of
+from cds_service.knowledge import Knowledge
+from cds_service.rules.model import AskAbout, CodeRef, Evidence, ImagingOrder, RedFlag, RedFlagId
+
+SNOMED = "http://snomed.info/sct"
+
+
+@dataclass
+class Findings:
+    """Everything detection learnt about one order's patient, in the order it was found."""
+
+    flags: dict[RedFlagId, list[Evidence]] = field(default_factory=dict)
+    features: set[str] = field(default_factory=set)
+    not_checked: list[str] = field(default_factory=list)
+    ask_about: list[AskAbout] = field(default_factory=list)
+    infection_bloods: list[Evidence] = field(default_factory=list)
+    measured: set[str] = field(default_factory=set)  # "weight-series", "vital-signs": data that exists
+    sciatica: list[Evidence] = field(default_factory=list)  # becomes a flag only with limb weakness
+    age: int | None = None
+
+    def add(self, flag: RedFlagId, evidence: Evidence, *features: str) -> None:
+        """Record a red flag (once per piece of evidence) and the features it brings."""
+        found = self.flags.setdefault(flag, [])
+        if evidence not in found:
+            found.append(evidence)
+        self.features.update(features)
+
+    def note_unchecked(self, text: str) -> None:
+        """Say, in plain language, something that could not be checked."""
+        if text not in self.not_checked:
+            self.not_checked.append(text)
+
+    def red_flags(self) -> tuple[RedFlag, ...]:
+        """The flags found, in a stable order (the enum's order), each with its evidence."""
+        return tuple(RedFlag(flag, tuple(self.flags[flag])) for flag in RedFlagId if flag in self.flags)
+
+
+@dataclass
+class Reading:
+    """One detection pass: the order, the record, the knowledge and the date it is judged at."""
+
+    order: ImagingOrder
+    record: PatientRecord
+    knowledge: Knowledge
+    on: date  # the order date: authoredOn when given, else the record's as-of date
+    _loose_conditions: list[Resource] | None = None
+
+    def threshold(self, name: str) -> Any:
+        """A named threshold from knowledge/thresholds.json."""
+        return self.knowledge.threshold(name)
+
+    def loose_conditions(self) -> list[Resource]:
+        """Conditions not coded in SNOMED CT (ICD-10, local codes, text only): matched one by one.
+
+        SNOMED-coded conditions are found through the record's code index; these others need the
+        value set's prefix and text matching, so they are scanned (they are few in real records).
+        """
+        if self._loose_conditions is None:
+            self._loose_conditions = [
+                res for res in self.record.of_type("Condition") if not _snomed_only(res.get("code"))
+            ]
+        return self._loose_conditions
+
+    def conditions_in(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
+        """Conditions whose code (or, uncoded, whose text) is in the value set, each with what matched."""
+        value_set = self.knowledge.value_set(value_set_id)
+        out: list[tuple[Resource, CodeRef]] = []
+        seen: set[int] = set()
+        indexed = self.record.with_any_code(value_set.keys())
+        for res in [*indexed, *self.loose_conditions()]:
+            if res.get("resourceType") != "Condition" or id(res) in seen:
+                continue
+            matched = value_set.match(res.get("code"))
+            if matched is not None:
+                seen.add(id(res))
+                out.append((res, matched))
+        return out
+
+
+def _snomed_only(concept: Any) -> bool:
+    """True when every coding of the concept is SNOMED CT (and there is at least one)."""
+    if not isinstance(concept, dict):
+        return False
+    coding = concept.get("coding")
+    if not isinstance(coding, list) or not coding:
+        return False
+    return all(isinstance(c, dict) and c.get("system") == SNOMED and c.get("code") for c in coding)
+
+
+def parse_date(value: Any) -> date | None:
+    """The calendar date of a FHIR date or dateTime ("2020", "2020-05", "2020-05-17T10:00:00Z")."""
+    if not isinstance(value, str) or len(value) < 4:
+        return None
+    try:
+        if len(value) == 4:
+            return date(int(value), 1, 1)
+        if len(value) == 7:
+            return date(int(value[:4]), int(value[5:7]), 1)
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def describe(matched: CodeRef, fallback: str = "") -> str:
+    """Human text for what matched: "Osteoporosis (SNOMED 64859006)" or the matched words."""
+    label = matched.display or fallback or "coded entry"
+    if matched.code:
+        system = _SYSTEM_NAMES.get(matched.system or "", matched.system or "code")
+        return f"{label} ({system} {matched.code})"
+    return f'"{label}" (text)'
+
+
+_SYSTEM_NAMES = {
+    SNOMED: "SNOMED",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://loinc.org": "LOINC",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://www.whocc.no/atc": "ATC",
+}
+
+
+def evidence_for(res: Resource, matched: CodeRef, when: date | str | None, source: str) -> Evidence:
+    """Evidence pointing at a resource, naming what matched and when."""
+    text = concept_text(res.get("code") or res.get("medicationCodeableConcept"))
+    dated = when.isoformat() if isinstance(when, date) else when
+    return Evidence(
+        reference=reference_of(res), what=describe(matched, text), code=matched, date=dated, source=source
+    )
+
+
+def years_between(born: date, on: date) -> int:
+    """Whole years from `born` to `on` (age on a date)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def months_before(on: date, months: int) -> date:
+    """The date `months` calendar months before `on` (day clamped to the month's length)."""
+    year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
+    month += 1
+    for day in (on.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return date(year, month, 28)

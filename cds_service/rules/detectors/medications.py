@@ -1,0 +1,188 @@
+"""Red flags from medicines: systemic corticosteroids and immunosuppressants, current or long-term.
+
+Design.md safety rule 3: systemic, current or long-term steroids count; topical and inhaled ones do
+not; a short course years ago does not. Records send RxNorm ingredients or products, SNOMED/dm+d
+or only text, so each medicine is matched by code and then by its text; local (topical, inhaled)
+preparations are ruled out first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from cds_service.fhir.record import Resource, concept_text
+from cds_service.knowledge import ValueSet
+from cds_service.rules.detectors.findings import Findings, Reading, describe, months_before, parse_date
+from cds_service.rules.model import CodeRef, Evidence, RedFlagId
+
+# Statuses that say the medicine was never taken or the entry is void.
+VOID = frozenset({"entered-in-error", "cancelled", "not-taken", "revoked"})
+# Statuses under which the medicine is being taken now.
+ONGOING = frozenset({"active", "on-hold", "intended", "draft"})
+
+UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "a": 365}
+
+
+@dataclass(frozen=True)
+class Course:
+    """When a medicine was taken: start and end (None when open-ended) and whether it is ongoing."""
+
+    start: date | None
+    end: date | None
+    ongoing: bool
+
+
+def duration_days(quantity: Any) -> int | None:
+    """A FHIR Duration in days, or None when absent or in an unknown unit."""
+    if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), int | float):
+        return None
+    unit = str(quantity.get("code") or quantity.get("unit") or "d").lower()
+    factor = UNIT_DAYS.get(unit)
+    return int(quantity["value"] * factor) if factor else None
+
+
+def stated_end(res: Resource, start: date | None) -> date | None:
+    """The end a prescription states: effective period, dosage bounds, validity or supply duration."""
+    effective = res.get("effectivePeriod")
+    if isinstance(effective, dict) and parse_date(effective.get("end")):
+        return parse_date(effective.get("end"))
+    for dosage in res.get("dosageInstruction") or res.get("dosage") or ():
+        repeat = ((dosage or {}).get("timing") or {}).get("repeat") or {}
+        bounds = repeat.get("boundsPeriod")
+        if isinstance(bounds, dict) and parse_date(bounds.get("end")):
+            return parse_date(bounds.get("end"))
+        days = duration_days(repeat.get("boundsDuration"))
+        if days is not None and start is not None:
+            return start + timedelta(days=days)
+    dispense = res.get("dispenseRequest") or {}
+    validity = dispense.get("validityPeriod")
+    if isinstance(validity, dict) and parse_date(validity.get("end")):
+        return parse_date(validity.get("end"))
+    supply = duration_days(dispense.get("expectedSupplyDuration"))
+    if supply is not None and start is not None:
+        repeats = dispense.get("numberOfRepeatsAllowed")
+        fills = 1 + (repeats if isinstance(repeats, int) else 0)
+        return start + timedelta(days=supply * fills)
+    return None
+
+
+def course_of(res: Resource, reading: Reading) -> Course | None:
+    """When this MedicationRequest/Statement was taken, or None when it never counts."""
+    status = res.get("status")
+    if status in VOID:
+        return None
+    effective = res.get("effectivePeriod")
+    start = (parse_date(effective.get("start")) if isinstance(effective, dict) else None) or parse_date(
+        res.get("effectiveDateTime") or res.get("authoredOn") or res.get("dateAsserted")
+    )
+    if start is not None and start > reading.on:
+        return None  # prescribed after the order date
+    end = stated_end(res, start)
+    ongoing = status in ONGOING and (end is None or end >= reading.on)
+    if end is None and not ongoing:
+        # Stopped or completed with no stated end: assume one ordinary supply from the start.
+        default = int(reading.threshold("medication_default_course_days"))
+        end = start + timedelta(days=default) if start is not None else None
+    return Course(start, end, ongoing)
+
+
+def days_within(course: Course, since: date, until: date) -> int:
+    """Days of the course that fall inside [since, until]."""
+    start = max(course.start or since, since)
+    end = min(course.end or until, until) if not course.ongoing else until
+    return max(0, (end - start).days)
+
+
+class MedicineMatcher:
+    """Matches a medicine concept against a value set by code, then by one combined text pattern."""
+
+    # Compiled once per loaded value set (the set is kept so that its id() stays unique).
+    _combined: dict[int, tuple[ValueSet, re.Pattern[str] | None]] = {}
+
+    def __init__(self, value_set: ValueSet) -> None:
+        self.value_set = value_set
+        if id(value_set) not in self._combined:
+            joined = "|".join(f"(?:{p.pattern})" for p in value_set.text_patterns)
+            self._combined[id(value_set)] = (value_set, re.compile(joined, re.IGNORECASE) if joined else None)
+        self.pattern = self._combined[id(value_set)][1]
+
+    def match(self, concept: Any, text: str) -> CodeRef | None:
+        """What in the concept belongs to the set: a coding, else the words that matched."""
+        for coding in (concept or {}).get("coding") or () if isinstance(concept, dict) else ():
+            if isinstance(coding, dict) and self.value_set.contains(coding.get("system"), coding.get("code")):
+                return CodeRef(coding.get("system"), coding.get("code"), coding.get("display"))
+        if self.pattern is not None and text:
+            found = self.pattern.search(text)
+            if found:
+                return CodeRef(None, None, found.group(0))
+        return None
+
+
+def medicine_concept(res: Resource) -> Any:
+    """The medicine's CodeableConcept (a contained or referenced Medication is read by its display)."""
+    concept = res.get("medicationCodeableConcept")
+    if concept is None and isinstance(res.get("medicationReference"), dict):
+        return {"text": res["medicationReference"].get("display", "")}
+    return concept
+
+
+def detect_medications(reading: Reading, findings: Findings) -> None:
+    """Systemic steroids (current, or long-term in the last year) and immunosuppressants."""
+    if "medications" in reading.record.unavailable:
+        findings.note_unchecked("medications (steroids, immunosuppressants) could not be read")
+        return
+    medicines = [*reading.record.of_type("MedicationRequest"), *reading.record.of_type("MedicationStatement")]
+    judge_medicines(reading, findings, medicines, source="medication")
+
+
+def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resource], *, source: str) -> None:
+    """Find steroid and immunosuppressant use among these medicine resources."""
+    local = MedicineMatcher(reading.knowledge.value_set("local-corticosteroids"))
+    steroid = MedicineMatcher(reading.knowledge.value_set("systemic-corticosteroids"))
+    immuno = MedicineMatcher(reading.knowledge.value_set("immunosuppressants"))
+    lookback = months_before(reading.on, int(reading.threshold("steroid_lookback_months")))
+    long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
+    immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
+    steroid_days = 0
+    steroid_evidence: list[Evidence] = []
+    for res in medicines:
+        concept = medicine_concept(res)
+        text = concept_text(concept)
+        course = course_of(res, reading)
+        if course is None:
+            continue
+        steroid_hit = None if local.match(concept, text) else steroid.match(concept, text)
+        if steroid_hit is not None:
+            days = days_within(course, lookback, reading.on)
+            steroid_days += days
+            evidence = medicine_evidence(res, steroid_hit, text, course, source)
+            if course.ongoing:
+                long_term = ("long-term-steroid",) if days >= long_term_days else ()
+                findings.add(RedFlagId.CORTICOSTEROID_USE, evidence, "current-steroid", *long_term)
+            elif days > 0:
+                steroid_evidence.append(evidence)
+        immuno_hit = immuno.match(concept, text)
+        if immuno_hit is not None and (
+            course.ongoing or (course.end is not None and course.end >= immuno_since)
+        ):
+            findings.add(
+                RedFlagId.IMMUNOSUPPRESSION, medicine_evidence(res, immuno_hit, text, course, source)
+            )
+    if steroid_days >= long_term_days:
+        for evidence in steroid_evidence:
+            findings.add(RedFlagId.CORTICOSTEROID_USE, evidence, "long-term-steroid")
+
+
+def medicine_evidence(res: Resource, matched: CodeRef, text: str, course: Course, source: str) -> Evidence:
+    """Evidence for a medicine: what matched, and the course's dates."""
+    what = describe(matched, text)
+    if matched.code is None and text:
+        what = f"{text} (matched {matched.display!r})"
+    when = course.start.isoformat() if course.start else None
+    status = "current" if course.ongoing else f"ended {course.end.isoformat()}" if course.end else "ended"
+    rid, rtype = res.get("id"), res.get("resourceType")
+    reference = f"{rtype}/{rid}" if isinstance(rid, str) and isinstance(rtype, str) else None
+    return Evidence(reference=reference, what=f"{what}, {status}", code=matched, date=when, source=source)

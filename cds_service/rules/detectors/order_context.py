@@ -1,0 +1,146 @@
+"""Red flags the GP states on the order itself, and medicines being prescribed in the same session.
+
+A GP who writes "suspected cauda equina" or "known prostate cancer, new back pain" in the order's
+reason or notes has told us a red flag; one who writes "no saddle anaesthesia" has told us the
+opposite, so a negated phrase never counts. A steroid in the same session's draft orders is a
+steroid being started now.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from cds_service.fhir.record import Resource, codings
+from cds_service.rules.detectors.conditions import CONDITION_FLAGS, NEVER_COUNTS, onset_date, status_code
+from cds_service.rules.detectors.findings import Findings, Reading, describe, evidence_for
+from cds_service.rules.detectors.medications import judge_medicines
+from cds_service.rules.model import CodeRef, Evidence, RedFlagId
+
+# Free text can say more than the problem list: these value sets are read from the order's words.
+TEXT_FLAGS: tuple[tuple[str, RedFlagId | None, tuple[str, ...]], ...] = (
+    *((vs, flag, features) for vs, flag, _, features in CONDITION_FLAGS),
+    ("cancer-any", RedFlagId.HISTORY_OF_CANCER, ("cancer-in-order",)),
+    ("trauma-dangerous-mechanism", RedFlagId.TRAUMA, ("dangerous-mechanism",)),
+    ("systemically-unwell-text", RedFlagId.SYSTEMICALLY_UNWELL, ()),
+    ("systemic-corticosteroids", RedFlagId.CORTICOSTEROID_USE, ("current-steroid",)),
+    ("immunosuppressants", RedFlagId.IMMUNOSUPPRESSION, ()),
+    ("sciatica", None, ()),
+)
+
+# Sentences end at full stops, semicolons, line breaks and at "but": "no fever but night pain".
+SENTENCE = re.compile(r"[.;!?\n]+|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
+# What follows one of these in a sentence is denied ("no saddle anaesthesia or retention").
+NEGATION = re.compile(
+    r"\b(no|not|denies|denied|denying|without|nil|never|negative\s+for|absence\s+of|free\s+of|"
+    r"rules?\s+out\s+by)\b|-ve\b",
+    re.IGNORECASE,
+)
+# Phrases that contain a negation word but assert a suspicion ("cauda equina not excluded").
+PSEUDO_NEGATION = re.compile(
+    r"\b(not|cannot|can't)\s+(be\s+|been\s+)?(excluded|ruled\s+out)\b|\bno\s+longer\s+(able|controls?)\b",
+    re.IGNORECASE,
+)
+
+
+def affirmed_parts(text: str) -> Iterator[str]:
+    """The parts of free text that assert something: each sentence up to its first negation word."""
+    for sentence in SENTENCE.split(text):
+        cleaned = PSEUDO_NEGATION.sub(" suspected ", sentence)
+        cue = NEGATION.search(cleaned)
+        part = cleaned[: cue.start()] if cue else cleaned
+        if part.strip():
+            yield part
+
+
+def order_texts(order: Resource) -> Iterator[tuple[str, str]]:
+    """(text, where) for each free text on the order: reason texts and displays, and notes."""
+    for concept in order.get("reasonCode") or ():
+        text = (concept or {}).get("text") if isinstance(concept, dict) else None
+        displays = [d for _, _, d in codings(concept) if d]
+        for item in [text, *displays]:
+            if isinstance(item, str) and item.strip():
+                yield item, "order reason"
+    for note in order.get("note") or ():
+        if isinstance(note, dict) and isinstance(note.get("text"), str):
+            yield note["text"], "order note"
+    for key in ("patientInstruction",):
+        if isinstance(order.get(key), str):
+            yield order[key], "order note"
+
+
+def detect_order_context(reading: Reading, findings: Findings) -> None:
+    """Red flags in the order's coded reasons, referenced conditions, free text and the session's drafts."""
+    order = reading.order.resource
+    reference = reading.order.reference
+    for flag_vs, flag, features in TEXT_FLAGS:
+        value_set = reading.knowledge.value_set(flag_vs)
+        for concept in order.get("reasonCode") or ():
+            for system, code, display in codings(concept):
+                if value_set.contains(system, code):
+                    matched = CodeRef(system, code, display)
+                    record_stated(
+                        findings,
+                        flag,
+                        features,
+                        Evidence(reference, describe(matched), matched, None, "order reason"),
+                    )
+        for text, where in order_texts(order):
+            for part in affirmed_parts(text):
+                words = value_set.match_text(part)
+                if words is not None:
+                    matched = CodeRef(None, None, words)
+                    what = f'"{text.strip()}" (stated on the order)'
+                    record_stated(findings, flag, features, Evidence(reference, what, matched, None, where))
+                    break
+    for condition in referenced_conditions(order, reading):
+        judge_referenced_condition(condition, reading, findings)
+    drafts = [
+        d
+        for d in reading.record.draft_orders
+        if d.get("resourceType") in ("MedicationRequest", "MedicationStatement")
+    ]
+    if drafts:
+        judge_medicines(reading, findings, drafts, source="draft order")
+
+
+def record_stated(
+    findings: Findings, flag: RedFlagId | None, features: tuple[str, ...], evidence: Evidence
+) -> None:
+    """Add a flag the order states (sciatica is kept aside until limb weakness is known)."""
+    if flag is None:
+        findings.sciatica.append(evidence)
+        return
+    findings.add(flag, evidence, *features, "stated-in-order")
+
+
+def referenced_conditions(order: Resource, reading: Reading) -> list[Resource]:
+    """The conditions the order's reasonReference points at (record or contained resources)."""
+    wanted: set[str] = set()
+    for ref in order.get("reasonReference") or ():
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if isinstance(target, str):
+            wanted.add(target.split("/_history")[0])
+    if not wanted:
+        return []
+    found = [res for res in reading.record.of_type("Condition") if f"Condition/{res.get('id')}" in wanted]
+    for contained in order.get("contained") or ():
+        if isinstance(contained, dict) and f"#{contained.get('id')}" in wanted:
+            found.append(contained)
+    return found
+
+
+def judge_referenced_condition(condition: Resource, reading: Reading, findings: Findings) -> None:
+    """A condition given as the order's reason is current by definition (unless refuted)."""
+    if status_code(condition, "verificationStatus") in NEVER_COUNTS:
+        return
+    code: Any = condition.get("code")
+    for flag_vs, flag, features in TEXT_FLAGS:
+        matched = reading.knowledge.value_set(flag_vs).match(code)
+        if matched is None:
+            continue
+        if flag_vs == "cancer-any" and reading.knowledge.value_set("cancer-excluded").match(code):
+            continue
+        evidence = evidence_for(condition, matched, onset_date(condition), "order reason")
+        record_stated(findings, flag, tuple(f for f in features if f != "cancer-in-order"), evidence)

@@ -1,0 +1,73 @@
+"""Age at the order date and whether this is a NEW presentation of spinal pain.
+
+Design.md safety rule 4: "new presentation" means the first back-pain record is recent; a
+60-year-old with back pain coded for a decade is not a new presentation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from cds_service.rules.detectors.conditions import NEVER_COUNTS, onset_date, status_code
+from cds_service.rules.detectors.findings import Findings, Reading, describe, parse_date, years_between
+from cds_service.rules.model import Evidence, RedFlagId, Region
+
+SOURCE = "patient"
+
+
+def order_date(order_resource: dict[str, object], as_of: date) -> date:
+    """The date the order is judged at: its authoredOn when given, else the record's as-of date."""
+    return parse_date(order_resource.get("authoredOn")) or as_of
+
+
+def detect_patient(reading: Reading, findings: Findings) -> None:
+    """Age-related facts and the new-onset-under-20 / over-55 flags."""
+    patient = reading.record.patient
+    if patient is None or "patient" in reading.record.unavailable:
+        findings.note_unchecked("the patient's age could not be read, so the age flags were not checked")
+        return
+    born = parse_date(patient.get("birthDate"))
+    if born is None:
+        findings.note_unchecked("no birth date on record, so the age flags were not checked")
+        return
+    age = years_between(born, reading.on)
+    findings.age = age
+    if age >= int(reading.threshold("fracture_older_age")):
+        findings.features.add("older-age")
+    if age >= int(reading.threshold("neck_injury_emergency_age")):
+        findings.features.add("neck-injury-age")
+    if age < int(reading.threshold("minimum_age_for_guideline")):
+        findings.note_unchecked(f"the guideline's evidence is for adults; the patient is {age}")
+    if Region.CERVICAL in reading.order.regions:
+        findings.features.add("cervical-order")
+    under, over = int(reading.threshold("new_onset_under_age")), int(reading.threshold("new_onset_over_age"))
+    if under <= age <= over:
+        return
+    if "conditions" in reading.record.unavailable:
+        findings.note_unchecked("whether this is a new presentation of back pain (problem list not read)")
+        return
+    earliest = earliest_back_pain(reading)
+    window = timedelta(weeks=int(reading.threshold("new_presentation_weeks")))
+    if earliest is not None and reading.on - earliest[0] > window:
+        return  # long-standing pain: not a new presentation
+    flag = RedFlagId.NEW_ONSET_UNDER_20 if age < under else RedFlagId.NEW_ONSET_OVER_55
+    since = (
+        f"first back-pain record {earliest[0].isoformat()} ({earliest[1]})"
+        if earliest
+        else "no earlier back-pain record"
+    )
+    what = f"Aged {age} at the order date, new presentation: {since}"
+    findings.add(flag, Evidence(reference=None, what=what, date=reading.on.isoformat(), source=SOURCE))
+
+
+def earliest_back_pain(reading: Reading) -> tuple[date, str] | None:
+    """The date and description of the earliest spinal-pain record (refuted ones ignored)."""
+    earliest: tuple[date, str] | None = None
+    for value_set_id in ("back-pain", "thoracic-back-pain", "sciatica"):
+        for res, matched in reading.conditions_in(value_set_id):
+            if status_code(res, "verificationStatus") in NEVER_COUNTS:
+                continue
+            onset = onset_date(res)
+            if onset is not None and (earliest is None or onset < earliest[0]):
+                earliest = (onset, describe(matched))
+    return earliest

@@ -1,0 +1,62 @@
+"""Red flags from procedures: a transplant implies immunosuppression; spinal surgery is context.
+
+Prior spinal surgery is not one of the guideline's red flags, but surgery within the last year
+makes fever or raised markers point to a post-operative spinal infection (ACR variant 5).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cds_service.fhir.record import Resource
+from cds_service.rules.detectors.findings import Findings, Reading, evidence_for, months_before, parse_date
+from cds_service.rules.model import CodeRef, RedFlagId
+
+VOID = frozenset({"entered-in-error", "not-done", "preparation"})
+SOURCE = "procedure"
+
+
+def performed(res: Resource) -> date | None:
+    """When the procedure was done."""
+    period = res.get("performedPeriod")
+    start = period.get("start") if isinstance(period, dict) else None
+    return parse_date(res.get("performedDateTime") or start)
+
+
+def procedures_in(reading: Reading, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
+    """Procedures in the value set: coded ones through the index, uncoded ones by their text."""
+    value_set = reading.knowledge.value_set(value_set_id)
+    out = []
+    for res in reading.record.with_any_code(value_set.keys()):
+        if res.get("resourceType") == "Procedure":
+            matched = value_set.match(res.get("code"))
+            if matched is not None:
+                out.append((res, matched))
+    for res in reading.record.of_type("Procedure"):
+        code = res.get("code")
+        coded = isinstance(code, dict) and code.get("coding")
+        if not coded:  # text-only procedures are few; coded ones were found above
+            matched = value_set.match(code)
+            if matched is not None:
+                out.append((res, matched))
+    return out
+
+
+def detect_procedures(reading: Reading, findings: Findings) -> None:
+    """Transplants (immunosuppression) and recent spinal surgery (an infection risk)."""
+    if "procedures" in reading.record.unavailable:
+        findings.note_unchecked("procedures (transplants, spinal surgery) could not be read")
+        return
+    for res, matched in procedures_in(reading, "transplant"):
+        dated = performed(res)
+        if res.get("status") in VOID or (dated is not None and dated > reading.on):
+            continue
+        findings.add(RedFlagId.IMMUNOSUPPRESSION, evidence_for(res, matched, dated, SOURCE), "transplant")
+    recent = months_before(reading.on, int(reading.threshold("prior_spinal_surgery_infection_months")))
+    for res, _ in procedures_in(reading, "prior-spinal-surgery"):
+        dated = performed(res)
+        if res.get("status") in VOID or (dated is not None and dated > reading.on):
+            continue
+        findings.features.add("prior-spinal-surgery")
+        if dated is None or dated >= recent:
+            findings.features.add("recent-spinal-surgery")
