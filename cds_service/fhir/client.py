@@ -154,7 +154,11 @@ def _fetch_key(url: str, base: str, token: str | None, deadline: float, settings
             body = _get_json(session, next_url, headers, deadline, settings)
             pages += 1
             if body is None:
-                return FetchResult(tuple(resources), complete=True, outcome="not-found", pages=pages)
+                # 404 on a read means "no such resource"; on a search it means the server cannot
+                # answer it (e.g. an unsupported type), which must not pass for "nothing recorded".
+                if pages == 1 and "?" not in next_url:
+                    return FetchResult((), complete=True, outcome="not-found", pages=pages)
+                raise _FetchFailed("http-error")
             if body["resourceType"] == "OperationOutcome":
                 raise _FetchFailed("operation-outcome")
             if body["resourceType"] != "Bundle":

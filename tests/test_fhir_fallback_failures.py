@@ -1,0 +1,246 @@
+"""FHIR fallback fetch against tiny fake servers, for what a real server will not do on demand:
+slow, trickling, errors, garbage, resets, redirects, foreign paging links, oversized answers; and
+the allowlist that keeps the service from calling servers it was not configured for."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from cds_service.errors import Forbidden, PreconditionFailed
+from cds_service.fhir.queries import PREFETCH_TEMPLATES
+from tests.fhir_calls import TOKEN, fetch_everything, settings_for
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+class FakeServer:
+    """A throwaway HTTP server on 127.0.0.1 whose every GET runs `handle`; it records requests."""
+
+    def __init__(self, handle: Handler) -> None:
+        self.requests: list[tuple[str, str | None]] = []
+        outer = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests.append((self.path, self.headers.get("Authorization")))
+                handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def fake() -> Iterator[Callable[[Handler], FakeServer]]:
+    servers: list[FakeServer] = []
+
+    def start(handle: Handler) -> FakeServer:
+        servers.append(FakeServer(handle))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, **headers: str) -> None:
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name.replace("_", "-"), value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def empty_searchset(handler: BaseHTTPRequestHandler) -> None:
+    resource = {"resourceType": "Patient", "id": "p1"} if "/Patient/" in handler.path else None
+    body = resource or {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    send(handler, 200, json.dumps(body).encode(), Content_Type="application/fhir+json")
+
+
+def test_keys_are_fetched_concurrently_under_one_deadline(
+    fake: Callable[[Handler], FakeServer], record_property: Callable[[str, object], None]
+) -> None:
+    def slowish(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.4)
+        empty_searchset(handler)
+
+    server = fake(slowish)
+    # Six keys at 0.4 s each: one after another they need 2.4 s, over the 1.5 s deadline.
+    settings = settings_for(server.base_url, fetch_deadline_seconds=1.5, fetch_timeout_seconds=1.5)
+    started = time.monotonic()
+    record = fetch_everything(server.base_url, settings)
+    record_property("wall_seconds", round(time.monotonic() - started, 3))
+    assert len(server.requests) == len(PREFETCH_TEMPLATES)
+    assert record.unavailable == frozenset()
+
+
+def test_a_slow_server_is_abandoned_at_the_deadline(
+    fake: Callable[[Handler], FakeServer], record_property: Callable[[str, object], None]
+) -> None:
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(3)
+        empty_searchset(handler)
+
+    server = fake(slow)
+    settings = settings_for(server.base_url, fetch_deadline_seconds=0.3, fetch_timeout_seconds=10)
+    started = time.monotonic()
+    with pytest.raises(PreconditionFailed) as raised:
+        fetch_everything(server.base_url, settings)
+    record_property("wall_seconds", round(time.monotonic() - started, 3))
+    assert "timeout" in (raised.value.diagnostics or "")
+
+
+def test_a_server_trickling_bytes_is_abandoned_at_the_deadline(fake: Callable[[Handler], FakeServer]) -> None:
+    def trickle(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/fhir+json")
+        handler.end_headers()
+        with contextlib.suppress(OSError):
+            for byte in b'{"resourceType": "Bundle", "entry": []}' + b" " * 100:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(0.05)
+
+    server = fake(trickle)
+    settings = settings_for(server.base_url, fetch_deadline_seconds=0.5, fetch_timeout_seconds=0.5)
+    with pytest.raises(PreconditionFailed) as raised:
+        fetch_everything(server.base_url, settings)
+    assert "timeout" in (raised.value.diagnostics or "")
+
+
+@pytest.mark.parametrize(
+    ("reply", "outcome"),
+    [
+        (lambda h: send(h, 500, b'{"resourceType": "OperationOutcome"}'), "http-error"),
+        (lambda h: send(h, 200, b"<html>not FHIR</html>"), "garbage"),
+        (lambda h: send(h, 200, b'["a", "list"]'), "garbage"),
+        (lambda h: send(h, 200, b'{"resourceType": "OperationOutcome", "issue": []}'), "operation-outcome"),
+        (
+            lambda h: h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0"),
+            "unreachable",
+        ),
+    ],
+    ids=["server-error", "html", "json-not-a-resource", "operation-outcome", "connection-reset"],
+)
+def test_a_server_returning_errors_or_garbage_gives_a_412(
+    fake: Callable[[Handler], FakeServer], reply: Handler, outcome: str
+) -> None:
+    server = fake(reply)
+    with pytest.raises(PreconditionFailed) as raised:
+        fetch_everything(server.base_url, settings_for(server.base_url))
+    assert outcome in (raised.value.diagnostics or "")
+
+
+def test_garbage_for_optional_observations_only_says_they_were_not_checked(
+    fake: Callable[[Handler], FakeServer],
+) -> None:
+    server = fake(lambda h: send(h, 200, b"\x00\xff garbage"))
+    prefetch = {k: None for k in PREFETCH_TEMPLATES if k != "observations"}
+    record = fetch_everything(server.base_url, settings_for(server.base_url), prefetch=prefetch)
+    assert record.unavailable == {"observations", "patient"}
+
+
+def test_a_server_not_allowlisted_gets_a_403_and_is_never_called(
+    fake: Callable[[Handler], FakeServer],
+) -> None:
+    server = fake(empty_searchset)
+    with pytest.raises(Forbidden):
+        fetch_everything(server.base_url, settings_for("https://ehr.example.org/fhir"), access_token=TOKEN)
+    assert server.requests == []
+
+
+def test_with_no_allowlist_no_fhir_server_is_ever_called(fake: Callable[[Handler], FakeServer]) -> None:
+    server = fake(empty_searchset)
+    with pytest.raises(Forbidden):
+        fetch_everything(server.base_url, settings_for(), access_token=TOKEN)
+    assert server.requests == []
+
+
+def test_plain_http_to_a_non_loopback_server_is_refused() -> None:
+    with pytest.raises(Forbidden) as raised:
+        fetch_everything("http://fhir.example.test/fhir", settings_for("http://fhir.example.test/fhir"))
+    assert raised.value.status == 403
+
+
+def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token(
+    fake: Callable[[Handler], FakeServer],
+) -> None:
+    elsewhere = fake(empty_searchset)
+    server = fake(lambda h: send(h, 302, b"", Location=f"{elsewhere.base_url}{h.path[len('/fhir') :]}"))
+    with pytest.raises(PreconditionFailed) as raised:
+        fetch_everything(server.base_url, settings_for(server.base_url), access_token=TOKEN)
+    assert "redirect-refused" in (raised.value.diagnostics or "")
+    assert elsewhere.requests == []
+
+
+def test_a_next_link_to_another_host_is_not_followed_and_gets_no_token(
+    fake: Callable[[Handler], FakeServer],
+) -> None:
+    elsewhere = fake(empty_searchset)
+
+    def paged(handler: BaseHTTPRequestHandler) -> None:
+        if "/Patient/" in handler.path:
+            return empty_searchset(handler)
+        body = {
+            "resourceType": "Bundle",
+            "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+            "link": [{"relation": "next", "url": f"{elsewhere.base_url}/Condition?page=2"}],
+        }
+        return send(handler, 200, json.dumps(body).encode())
+
+    server = fake(paged)
+    record = fetch_everything(server.base_url, settings_for(server.base_url), access_token=TOKEN)
+    assert elsewhere.requests == []
+    assert all(auth == f"Bearer {TOKEN}" for _, auth in server.requests)
+    assert "conditions" in record.unavailable  # only the first page could be read
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_an_oversized_response_is_capped(fake: Callable[[Handler], FakeServer], declared: bool) -> None:
+    big = json.dumps({"resourceType": "Bundle", "entry": [], "padding": "x" * 2_000_000}).encode()
+
+    def oversized(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        if declared:
+            handler.send_header("Content-Length", str(len(big)))
+        handler.end_headers()
+        with contextlib.suppress(OSError):
+            handler.wfile.write(big)
+        handler.close_connection = True
+
+    server = fake(oversized)
+    settings = settings_for(server.base_url, fetch_max_response_bytes=100_000)
+    with pytest.raises(PreconditionFailed) as raised:
+        fetch_everything(server.base_url, settings)
+    assert "too-large" in (raised.value.diagnostics or "")
+
+
+def test_a_search_the_server_cannot_answer_is_not_taken_for_no_medications(
+    fake: Callable[[Handler], FakeServer],
+) -> None:
+    def no_statements(handler: BaseHTTPRequestHandler) -> None:
+        if handler.path.startswith("/fhir/MedicationStatement"):
+            return send(handler, 404, b'{"resourceType": "OperationOutcome", "issue": []}')
+        return empty_searchset(handler)
+
+    server = fake(no_statements)
+    record = fetch_everything(server.base_url, settings_for(server.base_url))
+    assert record.unavailable == {"medications"}
