@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from cds_service.cards import build_response
 from cds_service.cards.catalogue import OVERRIDE_REASON_SYSTEM
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.knowledge import load_knowledge
-from cds_service.rules.model import Decision, Evidence, Modality, Pathway, RedFlagId
+from cds_service.rules.model import Decision, Evidence, Modality, Pathway, RedFlagId, Region
 from tests.card_decisions import CONSULT_ID, decision
 from tests.invariants import assert_valid_hook_response
 
@@ -217,3 +218,16 @@ def test_override_reasons_name_each_kind_of_red_flag_the_record_may_not_show() -
         "patient-circumstances",
         "other",
     } <= codes
+
+
+def test_an_xray_of_the_lumbosacral_spine_for_suspected_cancer_is_replaced_by_a_lumbar_mri() -> None:
+    d = decision(Pathway.URGENT_MRI_SUSPECTED_CANCER, Modality.XRAY, regions=(Region.LUMBAR, Region.SACRAL))
+    (update,) = actions(only_card(d))
+    assert update["resource"]["code"]["text"] == "MRI lumbar spine without contrast"
+
+
+def test_the_same_evidence_reported_twice_is_shown_once() -> None:
+    d = decision(Pathway.URGENT_MRI_SUSPECTED_CANCER, Modality.XRAY, flags=(RedFlagId.HISTORY_OF_CANCER,))
+    flag = d.red_flags[0]
+    twice = replace(d, red_flags=(replace(flag, evidence=flag.evidence * 2),))
+    assert only_card(twice)["detail"].count("Condition/c1") == 1

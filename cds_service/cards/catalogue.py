@@ -95,9 +95,12 @@ def _suggested_orders() -> dict[str, Any]:
 def imaging_code(modality: str, regions: tuple[Region, ...]) -> OrderableCode:
     """The code of an `mri` or `xray` of these regions (several regions: the whole spine)."""
     table = _suggested_orders()[modality]
-    if len(regions) == 1:
-        key = regions[0].value
-    elif regions:
+    distinct = set(regions)
+    if distinct == {Region.LUMBAR, Region.SACRAL}:
+        distinct = {Region.LUMBAR}  # a lumbosacral study is a lumbar study that includes the sacrum
+    if len(distinct) == 1:
+        key = distinct.pop().value
+    elif distinct:
         key = Region.WHOLE_SPINE.value
     else:
         key = Region.UNSPECIFIED.value

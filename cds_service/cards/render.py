@@ -116,7 +116,8 @@ def card_context(
                         "source": markdown_text(ev.source),
                         "reference": markdown_text(ev.reference) if ev.reference else "",
                     }
-                    for ev in flag.evidence
+                    # The same finding can reach a flag twice (e.g. code and order note): show it once.
+                    for ev in dict.fromkeys(flag.evidence)
                 ],
             }
             for flag in decision.red_flags
