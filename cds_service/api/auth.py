@@ -65,8 +65,9 @@ class TokenVerifier:
     def verify(self, token: str, audience: str) -> dict[str, Any]:
         """Return the verified claims, or raise AuthFailure with the reason."""
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            unverified_token = jwt.decode_complete(token, options={"verify_signature": False})
+            header: dict[str, Any] = unverified_token["header"]
+            unverified: dict[str, Any] = unverified_token["payload"]
         except jwt.PyJWTError as exc:
             raise AuthFailure("malformed-token", type(exc).__name__) from exc
         alg = header.get("alg")
