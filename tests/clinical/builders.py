@@ -8,7 +8,7 @@ from typing import Any
 
 from cds_service.fhir.record import PatientRecord
 from cds_service.knowledge import load_knowledge
-from cds_service.rules.model import Decision, ImagingOrder, Modality, Region
+from cds_service.rules.model import CodeRef, Decision, ImagingOrder, Modality, Region
 from cds_service.rules.pathway import decide
 
 TODAY = date(2026, 11, 20)
@@ -98,11 +98,15 @@ def medication(
         if end:
             res["dispenseRequest"] = {"validityPeriod": {"start": start, "end": end}}
         if days is not None:
-            res["dosageInstruction"] = [{"timing": {"repeat": {"boundsDuration": {"value": days, "code": "d"}}}}]
+            res["dosageInstruction"] = [
+                {"timing": {"repeat": {"boundsDuration": {"value": days, "code": "d"}}}}
+            ]
     return res
 
 
-def observation(code: str, value: float, unit: str, *, when: str | None = None, display: str = "") -> dict[str, Any]:
+def observation(
+    code: str, value: float, unit: str, *, when: str | None = None, display: str = ""
+) -> dict[str, Any]:
     """A final Observation with a valueQuantity."""
     return {
         "resourceType": "Observation",
@@ -131,14 +135,15 @@ def imaging_order(
     *,
     reason: str | None = None,
     note: str | None = None,
-    reason_codes: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    reason_codes: tuple[tuple[str, str, str], ...] = (),
     reason_reference: str | None = None,
     authored: str | None = None,
 ) -> ImagingOrder:
     """A draft spinal imaging ServiceRequest as the classifier would hand it on."""
     resource: dict[str, Any] = {"resourceType": "ServiceRequest", "id": "order-1", "status": "draft"}
     concepts: list[dict[str, Any]] = [
-        {"coding": [{"system": system, "code": code, "display": display}]} for system, code, display in reason_codes
+        {"coding": [{"system": system, "code": code, "display": display}]}
+        for system, code, display in reason_codes
     ]
     if reason:
         concepts.append({"text": reason})
@@ -150,8 +155,6 @@ def imaging_order(
         resource["reasonReference"] = [{"reference": reason_reference}]
     if authored:
         resource["authoredOn"] = authored
-    from cds_service.rules.model import CodeRef
-
     return ImagingOrder(
         reference="ServiceRequest/order-1",
         resource=resource,
