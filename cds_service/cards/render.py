@@ -19,7 +19,7 @@ import jinja2
 
 from cds_service.fhir.record import concept_text
 from cds_service.knowledge import Knowledge
-from cds_service.rules.model import Decision, Modality
+from cds_service.rules.model import Decision, Evidence, Modality
 
 SUMMARY_LIMIT = 139  # the spec says "<140 characters"
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#|~!])")
@@ -84,6 +84,20 @@ def _order_text(decision: Decision) -> str:
     return markdown_text(text) if text else ""
 
 
+def _evidence_lines(evidence: tuple[Evidence, ...]) -> list[dict[str, str]]:
+    lines: dict[tuple[str, ...], dict[str, str]] = {}
+    for ev in evidence:
+        line = {
+            "what": markdown_text(ev.what),
+            "date": markdown_text(ev.date[:10]) if ev.date else "",
+            "source": markdown_text(ev.source),
+            "reference": markdown_text(ev.reference) if ev.reference else "",
+        }
+        # The same finding can reach a flag by two routes (e.g. a code and a note): show it once.
+        lines.setdefault(tuple(line.values()), line)
+    return list(lines.values())
+
+
 def card_context(
     decision: Decision, knowledge: Knowledge, *, hook: str, suggested: dict[str, str]
 ) -> dict[str, Any]:
@@ -109,16 +123,7 @@ def card_context(
             {
                 "id": flag.id.value,
                 "label": names["red_flags"].get(flag.id.value, flag.id.value),
-                "evidence": [
-                    {
-                        "what": markdown_text(ev.what),
-                        "date": markdown_text(ev.date[:10]) if ev.date else "",
-                        "source": markdown_text(ev.source),
-                        "reference": markdown_text(ev.reference) if ev.reference else "",
-                    }
-                    # The same finding can reach a flag twice (e.g. code and order note): show it once.
-                    for ev in dict.fromkeys(flag.evidence)
-                ],
+                "evidence": _evidence_lines(flag.evidence),
             }
             for flag in decision.red_flags
         ],
