@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
 from cds_service.api.issuers import load_trusted_issuers
+from cds_service.api.replay import JtiCache, ReplayCacheFull
 from cds_service.metrics import AUTH_FAILURES
 
 PUBLIC_URL = "https://cds.example.org/spine"
@@ -471,3 +472,42 @@ def test_jku_other_than_the_issuers_url_is_never_fetched(
 def test_unreachable_key_url_is_a_401_not_a_500(tmp_path: Path, es384: Signer) -> None:
     client = url_client(tmp_path, "http://127.0.0.1:9/jwks.json", jwks_fetch_timeout_seconds=0.5)
     refused(client, es384.token(PUBLIC_URL + DISCOVERY), reason="jwks-unavailable")
+
+
+# --- the replay cache ----------------------------------------------------------------------
+
+
+def test_same_token_sent_by_many_threads_at_once_is_accepted_exactly_once() -> None:
+    cache = JtiCache(max_entries=1000)
+    results: list[bool] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(16)
+
+    def send() -> None:
+        barrier.wait()
+        first = cache.first_use(ISS, "the-jti", time.time() + 300)
+        with lock:
+            results.append(first)
+
+    threads = [threading.Thread(target=send) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
+
+
+def test_expired_jtis_are_forgotten_and_a_full_cache_fails_closed() -> None:
+    cache = JtiCache(max_entries=2)
+    assert cache.first_use(ISS, "old", time.time() - 1)
+    assert cache.first_use(ISS, "a", time.time() + 300)
+    assert cache.first_use(ISS, "b", time.time() + 300)  # "old" had expired: its slot is reused
+    assert len(cache) == 2
+    with pytest.raises(ReplayCacheFull):
+        cache.first_use(ISS, "c", time.time() + 300)
+
+
+def test_same_jti_from_two_issuers_is_not_a_replay() -> None:
+    cache = JtiCache(max_entries=10)
+    assert cache.first_use(ISS, "shared", time.time() + 300)
+    assert cache.first_use(TENANT_ISS, "shared", time.time() + 300)
