@@ -5,6 +5,7 @@ from __future__ import annotations
 from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId
 from tests.clinical.builders import (
     condition,
+    days_ago,
     decision_for,
     imaging_order,
     medication,
@@ -22,9 +23,31 @@ def test_osteoporosis_at_72_gets_xray_for_suspected_fracture():
     assert RedFlagId.OSTEOPOROSIS in decision.red_flag_ids
 
 
-def test_osteoporosis_at_50_alone_may_need_imaging_but_is_not_the_fracture_pathway():
+def test_osteoporosis_at_50_is_suspected_osteoporotic_fracture_per_acr_variant_6():
     rec = record(condition("64859006", "Osteoporosis (disorder)", onset=years_ago(2)), who=patient(50))
-    assert decision_for(rec).pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+    assert decision_for(rec).pathway == Pathway.XRAY_SUSPECTED_FRACTURE
+
+
+def test_two_years_of_prednisolone_with_new_back_pain_is_suspected_osteoporotic_fracture():
+    rec = record(medication("8638", "prednisolone", kind="MedicationStatement", authored=years_ago(2)))
+    assert decision_for(rec).pathway == Pathway.XRAY_SUSPECTED_FRACTURE
+
+
+def test_a_current_short_steroid_course_is_a_flag_but_not_the_fracture_pathway():
+    rec = record(medication(None, "Prednisolone 30mg tablets", authored=days_ago(3), days=5))
+    decision = decision_for(rec)
+    assert RedFlagId.CORTICOSTEROID_USE in decision.red_flag_ids
+    assert decision.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+
+
+def test_a_fall_at_40_without_other_risk_factors_is_not_the_fracture_pathway():
+    decision = decision_for(record(condition("1912002", "Fall"), who=patient(40)))
+    assert decision.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+
+
+def test_a_fall_at_80_is_suspected_fracture_age_versus_force():
+    decision = decision_for(record(condition("1912002", "Fall"), who=patient(80)))
+    assert decision.pathway == Pathway.XRAY_SUSPECTED_FRACTURE
 
 
 def test_fall_in_a_patient_on_long_term_prednisolone_gets_xray_for_suspected_fracture():
