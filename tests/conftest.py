@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, Response, request
+from flask import Flask, Response, request, request_finished
 from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
@@ -28,17 +28,29 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    """A fresh app per test; every 200 hook answer it gives is checked against the CDS Hooks spec."""
-    app = create_app(settings)
-    broken: list[str] = []
+    """A fresh app per test."""
+    yield create_app(settings)
 
-    @app.after_request
-    def _check_hook_response(response: Response) -> Response:
-        if request.endpoint == HOOK_ENDPOINT and response.status_code == 200:
-            broken.extend(hook_response_problems(response.get_json(silent=True)))
-        return response
 
-    yield app
+# Every 200 answer of a hook endpoint, from any app any test builds in this process, is checked
+# against the CDS Hooks spec (tests/invariants.py); the autouse fixture fails the test that got it.
+_BROKEN_RESPONSES: list[str] = []
+
+
+def _check_hook_response(sender: Flask, response: Response, **_: object) -> None:
+    if request.method == "POST" and request.endpoint == HOOK_ENDPOINT and response.status_code == 200:
+        _BROKEN_RESPONSES.extend(hook_response_problems(response.get_json(silent=True)))
+
+
+request_finished.connect(_check_hook_response)
+
+
+@pytest.fixture(autouse=True)
+def _hook_responses_follow_the_spec() -> Iterator[None]:
+    """Fail the test if any hook response it produced broke the CDS Hooks spec."""
+    _BROKEN_RESPONSES.clear()
+    yield
+    broken, _BROKEN_RESPONSES[:] = list(_BROKEN_RESPONSES), []
     assert not broken, "a hook response broke the CDS Hooks spec:\n  " + "\n  ".join(broken)
 
 
