@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
@@ -14,6 +15,7 @@ from flask import Flask
 from prometheus_client import REGISTRY
 
 from cds_service import Settings, create_app
+from cds_service.cli import main
 from cds_service.store import get_store, tables
 from tests.fixtures.postgres import PostgresCluster, remove_cluster, start_cluster
 from tests.store_samples import accepted, lumbar_mri_decision, overridden, response_with_cards
@@ -163,3 +165,37 @@ def test_decision_log_outage_is_counted_not_raised(outage_cluster: PostgresClust
             response=response_with_cards(decision),
         )
     assert _store_failures("log_decisions") == before + 2
+
+
+def test_gp_overriding_a_no_red_flags_card_shows_in_the_report(
+    postgres_app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = postgres_app.test_client()
+    answer = client.post("/cds-services/spinal-imaging-order-select", json=_mri_lumbar_order_select())
+    [card] = answer.get_json()["cards"]
+    with get_store(postgres_app).engine.connect() as connection:
+        [decision] = connection.execute(sa.select(tables.decisions)).all()
+    assert decision.card_uuid == card["uuid"] and decision.pathway == "imaging-not-indicated"
+    assert decision.suggestion_uuids == [s["uuid"] for s in card["suggestions"]]
+    assert decision.patient_hash is not None and decision.patient_hash != "p1"
+
+    reason = card["overrideReasons"][0]
+    item = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "overrideReason": {"reason": reason, "userComment": "seen privately last week"},
+        "outcomeTimestamp": "2026-11-20T10:16:00Z",
+    }
+    assert client.post(FEEDBACK_URL, json={"feedback": [item]}).status_code == 200
+
+    url = get_store(postgres_app).engine.url.render_as_string(hide_password=False)
+    capsys.readouterr()
+    assert main(["report", "--database-url", url, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    [pathway] = report["pathways"]
+    assert (pathway["pathway"], pathway["overridden"], pathway["overrideRate"]) == (
+        "imaging-not-indicated",
+        1,
+        1.0,
+    )
+    assert report["overrideReasons"][0]["display"] == reason["display"]
