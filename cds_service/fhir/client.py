@@ -27,6 +27,9 @@ from cds_service.metrics import FALLBACK_FETCHES
 from cds_service.settings import Settings
 
 log = logging.getLogger(__name__)
+# urllib3 logs every request line at DEBUG, and our query URLs carry the patient id: keep it quiet
+# even when an operator turns the root logger up to DEBUG.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 _CHUNK_BYTES = 64 * 1024
 
