@@ -163,6 +163,22 @@ def test_prefetch_or_extension_that_is_not_an_object_is_400(
     assert_outcome(post(client, SELECT_URL, body), 400)
 
 
+@pytest.mark.parametrize("depth", [600, 900])
+def test_absurdly_nested_order_code_is_refused_or_ignored_never_a_crash(
+    client: FlaskClient, depth: int
+) -> None:
+    code: Any = {"coding": [MRI_LUMBAR]}
+    for _ in range(depth):
+        code = [code]
+    order = service_request(None)
+    order["code"] = code
+    response = post(client, SELECT_URL, hook_call([order]))
+    if response.status_code == 200:
+        assert response.get_json() == {"cards": []}
+    else:
+        assert_outcome(response, 400)
+
+
 def test_an_unexpected_failure_is_a_500_outcome_without_internals(
     app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -121,14 +121,20 @@ def call_service(service_id: str) -> dict[str, Any]:
             templates=service.prefetch,
         )
 
-    outcome = evaluate_hook(
-        hook=service.hook,
-        hook_instance=call.hookInstance,
-        context=call.context,
-        load_record=load_record,
-        knowledge=_knowledge(),
-        settings=settings,
-    )
+    try:
+        outcome = evaluate_hook(
+            hook=service.hook,
+            hook_instance=call.hookInstance,
+            context=call.context,
+            load_record=load_record,
+            knowledge=_knowledge(),
+            settings=settings,
+        )
+        body = outcome.response.to_json()
+    except RecursionError as error:
+        # Only absurd client JSON gets here (no FHIR resource nests hundreds of levels deep); a
+        # depth check on every body would cost more than the whole call on a large record.
+        raise BadRequest("The request nests JSON too deeply to be read") from error
     if outcome.decisions:
         get_store(current_app).log_decisions(
             service_id=service.id,
@@ -140,7 +146,7 @@ def call_service(service_id: str) -> dict[str, Any]:
         )
         for decision in outcome.decisions:
             DECISIONS.labels(pathway=decision.pathway.value).inc()
-    return outcome.response.to_json()
+    return body
 
 
 @hooks.post("/cds-services/<service_id>/feedback")
