@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import requests
 from prometheus_client import REGISTRY
 
 from cds_service.errors import PreconditionFailed
@@ -160,3 +161,20 @@ def test_the_token_and_patient_id_never_reach_the_logs_even_at_debug(
     assert "fallback fetch" in caplog.text
     assert TOKEN not in caplog.text
     assert synthea_patient not in caplog.text
+
+
+def test_a_prefetch_the_client_paginated_is_completed_from_the_fhir_server(
+    fhir_server: FhirServer, largest_patient: str
+) -> None:
+    first_page = requests.get(
+        f"{fhir_server.base_url}/MedicationRequest?patient={largest_patient}&_count=10", timeout=10
+    ).json()
+    assert any(link["relation"] == "next" for link in first_page["link"])
+    prefetch = {key: None for key in PREFETCH_TEMPLATES} | {
+        "patient": {"resourceType": "Patient", "id": largest_patient},
+        "medicationRequests": first_page,
+    }
+    settings = settings_for(fhir_server.base_url, fetch_max_pages=50, fetch_deadline_seconds=10)
+    record = fetch_everything(fhir_server.base_url, settings, patient_id=largest_patient, prefetch=prefetch)
+    assert len(record.of_type("MedicationRequest")) == counts_in(LARGEST)["MedicationRequest"]
+    assert record.unavailable == frozenset()

@@ -71,6 +71,24 @@ def _fetched_by_key(
     return fetch_all(base, queries, access_token=access_token, settings=settings), failures
 
 
+def _key_data(
+    resolution: Resolution, result: FetchResult | None
+) -> tuple[list[Resource] | None, bool, str | None]:
+    """One key's (resources, or None when it could not be had; whether complete; why it failed)."""
+    if isinstance(resolution, Present):
+        got = list(resolution.resources)
+        if resolution.next_url is None:
+            return got, True, None
+        if result is None or result.resources is None:
+            return got, False, None  # the client's first page only
+        return got + list(result.resources), result.complete, None
+    if result is None:
+        return None, False, None  # never fetched: the reason is already recorded
+    if result.resources is None:
+        return None, False, f"FHIR fetch failed ({result.outcome})"
+    return list(result.resources), result.complete, None
+
+
 def load_patient_record(
     *,
     context: Mapping[str, Any],
@@ -95,18 +113,10 @@ def load_patient_record(
     resources_by_key: dict[str, list[Resource]] = {}
     unavailable: set[str] = set()
     for key, resolution in resolutions.items():
-        got = list(resolution.resources) if isinstance(resolution, Present) else []
-        complete = not isinstance(resolution, Present) or resolution.next_url is None
-        result = fetched.get(key)
-        if result is not None:
-            if result.resources is None:
-                failures[key] = f"FHIR fetch failed ({result.outcome})"
-            else:
-                got.extend(result.resources)
-                complete = result.complete
-        elif isinstance(resolution, Present) and resolution.next_url is not None:
-            complete = False
-        if key in failures and not isinstance(resolution, Present):
+        got, complete, failure = _key_data(resolution, fetched.get(key))
+        if failure is not None:
+            failures[key] = failure
+        if got is None:
             continue
         resources_by_key[key] = got
         if not complete and key in KEY_CATEGORY:
