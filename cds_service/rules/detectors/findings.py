@@ -102,6 +102,12 @@ def _snomed_only(concept: Any) -> bool:
     return all(isinstance(c, dict) and c.get("system") == SNOMED and c.get("code") for c in coding)
 
 
+def status_of(res: Resource) -> str | None:
+    """A resource's `status` code, or None when it is absent or not a string."""
+    status = res.get("status")
+    return status if isinstance(status, str) else None
+
+
 def parse_date(value: Any) -> date | None:
     """The calendar date of a FHIR date or dateTime ("2020", "2020-05", "2020-05-17T10:00:00Z")."""
     if not isinstance(value, str) or len(value) < 4:

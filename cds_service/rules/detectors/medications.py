@@ -13,9 +13,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from cds_service.fhir.record import Resource, concept_text
+from cds_service.fhir.record import Resource, codings, concept_text
 from cds_service.knowledge import ValueSet
-from cds_service.rules.detectors.findings import Findings, Reading, describe, months_before, parse_date
+from cds_service.rules.detectors.findings import (
+    Findings,
+    Reading,
+    describe,
+    months_before,
+    parse_date,
+    status_of,
+)
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 # Statuses that say the medicine was never taken or the entry is void.
@@ -35,6 +42,13 @@ class Course:
     ongoing: bool
 
 
+def as_list(value: Any) -> list[Any]:
+    """A FHIR repeating element as a list (clients sometimes send one object where a list belongs)."""
+    if isinstance(value, list):
+        return value
+    return [value] if value is not None else []
+
+
 def duration_days(quantity: Any) -> int | None:
     """A FHIR Duration in days, or None when absent or in an unknown unit."""
     if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), int | float):
@@ -49,15 +63,20 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     effective = res.get("effectivePeriod")
     if isinstance(effective, dict) and parse_date(effective.get("end")):
         return parse_date(effective.get("end"))
-    for dosage in res.get("dosageInstruction") or res.get("dosage") or ():
-        repeat = ((dosage or {}).get("timing") or {}).get("repeat") or {}
+    for dosage in as_list(res.get("dosageInstruction") or res.get("dosage")):
+        timing = dosage.get("timing") if isinstance(dosage, dict) else None
+        repeat = timing.get("repeat") if isinstance(timing, dict) else None
+        if not isinstance(repeat, dict):
+            continue
         bounds = repeat.get("boundsPeriod")
         if isinstance(bounds, dict) and parse_date(bounds.get("end")):
             return parse_date(bounds.get("end"))
         days = duration_days(repeat.get("boundsDuration"))
         if days is not None and start is not None:
             return start + timedelta(days=days)
-    dispense = res.get("dispenseRequest") or {}
+    dispense = res.get("dispenseRequest")
+    if not isinstance(dispense, dict):
+        return None
     validity = dispense.get("validityPeriod")
     if isinstance(validity, dict) and parse_date(validity.get("end")):
         return parse_date(validity.get("end"))
@@ -71,7 +90,7 @@ def stated_end(res: Resource, start: date | None) -> date | None:
 
 def course_of(res: Resource, reading: Reading) -> Course | None:
     """When this MedicationRequest/Statement was taken, or None when it never counts."""
-    status = res.get("status")
+    status = status_of(res)
     if status in VOID:
         return None
     effective = res.get("effectivePeriod")
@@ -99,26 +118,75 @@ def days_within(course: Course, since: date, until: date) -> int:
 class MedicineMatcher:
     """Matches a medicine concept against a value set by code, then by one combined text pattern."""
 
-    # Compiled once per loaded value set (the set is kept so that its id() stays unique).
-    _combined: dict[int, tuple[ValueSet, re.Pattern[str] | None]] = {}
-
     def __init__(self, value_set: ValueSet) -> None:
         self.value_set = value_set
-        if id(value_set) not in self._combined:
-            joined = "|".join(f"(?:{p.pattern})" for p in value_set.text_patterns)
-            self._combined[id(value_set)] = (value_set, re.compile(joined, re.IGNORECASE) if joined else None)
-        self.pattern = self._combined[id(value_set)][1]
+        joined = "|".join(f"(?:{p.pattern})" for p in value_set.text_patterns)
+        self.pattern = re.compile(joined, re.IGNORECASE) if joined else None
 
-    def match(self, concept: Any, text: str) -> CodeRef | None:
-        """What in the concept belongs to the set: a coding, else the words that matched."""
-        for coding in (concept or {}).get("coding") or () if isinstance(concept, dict) else ():
-            if isinstance(coding, dict) and self.value_set.contains(coding.get("system"), coding.get("code")):
-                return CodeRef(coding.get("system"), coding.get("code"), coding.get("display"))
+    def match(
+        self, codes: tuple[tuple[str | None, str | None, str | None], ...], text: str
+    ) -> CodeRef | None:
+        """What in the medicine belongs to the set: a coding, else the words that matched."""
+        for system, code, display in codes:
+            if self.value_set.contains(system, code):
+                return CodeRef(system, code, display)
         if self.pattern is not None and text:
             found = self.pattern.search(text)
             if found:
                 return CodeRef(None, None, found.group(0))
         return None
+
+
+@dataclass(frozen=True)
+class MedicineClass:
+    """What a medicine is, for the rules: a systemic steroid and/or an immunosuppressant (or neither)."""
+
+    steroid: CodeRef | None
+    immunosuppressant: CodeRef | None
+
+
+class MedicineClassifier:
+    """Classifies medicines once per distinct (codes, text): records repeat the same products often."""
+
+    MEMO_LIMIT = 20_000
+    _by_knowledge: dict[int, tuple[ValueSet, MedicineClassifier]] = {}
+
+    def __init__(self, local: ValueSet, steroid: ValueSet, immuno: ValueSet) -> None:
+        self.local, self.steroid, self.immuno = (
+            MedicineMatcher(local),
+            MedicineMatcher(steroid),
+            MedicineMatcher(immuno),
+        )
+        self.memo: dict[tuple[object, ...], MedicineClass] = {}
+
+    @classmethod
+    def for_reading(cls, reading: Reading) -> MedicineClassifier:
+        """The classifier for this knowledge (built once; keyed by the loaded value set's identity)."""
+        local = reading.knowledge.value_set("local-corticosteroids")
+        cached = cls._by_knowledge.get(id(local))
+        if cached is None or cached[0] is not local:
+            classifier = cls(
+                local,
+                reading.knowledge.value_set("systemic-corticosteroids"),
+                reading.knowledge.value_set("immunosuppressants"),
+            )
+            cls._by_knowledge[id(local)] = (local, classifier)
+            return classifier
+        return cached[1]
+
+    def classify(self, concept: Any) -> MedicineClass:
+        """Steroid (unless a local preparation) and immunosuppressant matches for one medicine."""
+        codes = tuple(codings(concept))
+        text = concept_text(concept)
+        key = (codes, text)
+        found = self.memo.get(key)
+        if found is None:
+            steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
+            found = MedicineClass(steroid, self.immuno.match(codes, text))
+            if len(self.memo) >= self.MEMO_LIMIT:
+                self.memo.clear()
+            self.memo[key] = found
+        return found
 
 
 def medicine_concept(res: Resource) -> Any:
@@ -140,9 +208,7 @@ def detect_medications(reading: Reading, findings: Findings) -> None:
 
 def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resource], *, source: str) -> None:
     """Find steroid and immunosuppressant use among these medicine resources."""
-    local = MedicineMatcher(reading.knowledge.value_set("local-corticosteroids"))
-    steroid = MedicineMatcher(reading.knowledge.value_set("systemic-corticosteroids"))
-    immuno = MedicineMatcher(reading.knowledge.value_set("immunosuppressants"))
+    classifier = MedicineClassifier.for_reading(reading)
     lookback = months_before(reading.on, int(reading.threshold("steroid_lookback_months")))
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
@@ -150,11 +216,14 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     steroid_evidence: list[Evidence] = []
     for res in medicines:
         concept = medicine_concept(res)
-        text = concept_text(concept)
+        kind = classifier.classify(concept)
+        if kind.steroid is None and kind.immunosuppressant is None:
+            continue
         course = course_of(res, reading)
         if course is None:
             continue
-        steroid_hit = None if local.match(concept, text) else steroid.match(concept, text)
+        text = concept_text(concept)
+        steroid_hit, immuno_hit = kind.steroid, kind.immunosuppressant
         if steroid_hit is not None:
             days = days_within(course, lookback, reading.on)
             steroid_days += days
@@ -164,7 +233,6 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
                 findings.add(RedFlagId.CORTICOSTEROID_USE, evidence, "current-steroid", *long_term)
             elif days > 0:
                 steroid_evidence.append(evidence)
-        immuno_hit = immuno.match(concept, text)
         if immuno_hit is not None and (
             course.ongoing or (course.end is not None and course.end >= immuno_since)
         ):

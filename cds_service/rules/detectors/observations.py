@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from cds_service.fhir.record import Resource, codings, reference_of
-from cds_service.rules.detectors.findings import Findings, Reading, months_before, parse_date
+from cds_service.rules.detectors.findings import Findings, Reading, months_before, parse_date, status_of
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 VOID = frozenset({"entered-in-error", "cancelled"})
@@ -69,18 +69,26 @@ def when(res: Resource) -> date | None:
     return parse_date(res.get("effectiveDateTime") or start or res.get("issued"))
 
 
-def readings(reading: Reading, value_set_id: str, convert: Convert) -> list[tuple[date, float, Resource]]:
-    """Dated, converted values of the observations in a value set, oldest first, up to the order date."""
+def readings(
+    reading: Reading, value_set_id: str, convert: Convert, since: date
+) -> list[tuple[date, float, Resource]]:
+    """Dated, converted values of a value set's observations from `since` to the order date, oldest first."""
     value_set = reading.knowledge.value_set(value_set_id)
     out: list[tuple[date, float, Resource]] = []
+    floor = since.isoformat()
     for res in reading.record.with_any_code(value_set.keys()):
-        if res.get("resourceType") != "Observation" or res.get("status") in VOID:
+        if res.get("resourceType") != "Observation" or status_of(res) in VOID:
             continue
+        raw = res.get("effectiveDateTime")
+        if isinstance(raw, str) and raw[:10] < floor:
+            continue  # ISO dates compare as strings: skip old readings before parsing anything
         dated = when(res)
+        if dated is None or dated < since:
+            continue
         value = quantity(res, convert)
         if value is None and value_set_id == "blood-pressure":
             value = systolic_component(res)
-        if dated is not None and value is not None and dated <= reading.on:
+        if value is not None and dated <= reading.on:
             out.append((dated, value, res))
     out.sort(key=lambda item: item[0])
     return out
@@ -88,8 +96,11 @@ def readings(reading: Reading, value_set_id: str, convert: Convert) -> list[tupl
 
 def systolic_component(res: Resource) -> float | None:
     """The systolic value of a blood-pressure panel."""
-    for component in res.get("component") or ():
-        if any(code == SYSTOLIC for _, code, _ in codings((component or {}).get("code"))):
+    components = res.get("component")
+    for component in components if isinstance(components, list) else ():
+        if isinstance(component, dict) and any(
+            code == SYSTOLIC for _, code, _ in codings(component.get("code"))
+        ):
             return quantity(component, _as_is)
     return None
 
@@ -117,12 +128,11 @@ def detect_fever(reading: Reading, findings: Findings) -> None:
     """A temperature at or above the fever threshold within the recent window."""
     since = reading.on - timedelta(days=int(reading.threshold("fever_recent_days")))
     limit = float(reading.threshold("fever_temperature_min"))
-    for dated, value, res in readings(reading, "body-temperature", _celsius):
-        if dated >= since:
-            findings.measured.add("vital-signs")
-            if value >= limit:
-                what = f"Temperature {value:.1f} °C (fever: {limit:g} °C or more)"
-                findings.add(RedFlagId.SYSTEMICALLY_UNWELL, observation_evidence(res, what, dated), "fever")
+    for dated, value, res in readings(reading, "body-temperature", _celsius, since):
+        findings.measured.add("vital-signs")
+        if value >= limit:
+            what = f"Temperature {value:.1f} °C (fever: {limit:g} °C or more)"
+            findings.add(RedFlagId.SYSTEMICALLY_UNWELL, observation_evidence(res, what, dated), "fever")
 
 
 def detect_high_risk_vitals(reading: Reading, findings: Findings) -> None:
@@ -147,8 +157,8 @@ def detect_high_risk_vitals(reading: Reading, findings: Findings) -> None:
         ("news2", lambda v: v >= float(reading.threshold("news2_score_min")), "NEWS2 score {v:.0f}"),
     )
     for value_set_id, is_high_risk, label in checks:
-        values = readings(reading, value_set_id, _as_is)
-        if not values or values[-1][0] < since:
+        values = readings(reading, value_set_id, _as_is, since)
+        if not values:
             continue
         findings.measured.add("vital-signs")
         dated, value, res = values[-1]
@@ -168,7 +178,7 @@ def detect_inflammatory_markers(reading: Reading, findings: Findings) -> None:
         ("esr", _as_is, esr_limit(reading, findings.age), "ESR {v:g} mm/h"),
     ]
     for value_set_id, convert, limit, label in tests:
-        for dated, value, res in readings(reading, value_set_id, convert):
+        for dated, value, res in readings(reading, value_set_id, convert, min(since, bloods_since)):
             text = label.format(v=round(value, 1))
             if value_set_id != "esr" and dated >= bloods_since:
                 findings.infection_bloods.append(observation_evidence(res, text, dated))
@@ -184,19 +194,18 @@ def esr_limit(reading: Reading, age: int | None) -> float | None:
         return None
     gender = (reading.record.patient or {}).get("gender")
     rules = reading.threshold("esr_upper_limit_by_sex")
-    rule = rules.get(gender) or rules["unknown"]
+    rule = rules.get(gender if isinstance(gender, str) else "unknown") or rules["unknown"]
     return (age + float(rule["age_add"])) / float(rule["age_divisor"])
 
 
 def detect_weight_loss(reading: Reading, findings: Findings) -> None:
     """More than the threshold % lost between a weight 3-12 months before the latest one and the latest."""
-    series = readings(reading, "body-weight", _kg)
-    if not series:
+    low, high = (int(m) for m in reading.threshold("weight_loss_window_months"))
+    latest_since = reading.on - timedelta(days=int(reading.threshold("weight_latest_recent_days")))
+    series = readings(reading, "body-weight", _kg, months_before(latest_since, high))
+    if not series or series[-1][0] < latest_since:
         return
     latest_date, latest, latest_res = series[-1]
-    if reading.on - latest_date > timedelta(days=int(reading.threshold("weight_latest_recent_days"))):
-        return
-    low, high = (int(m) for m in reading.threshold("weight_loss_window_months"))
     window_start, window_end = months_before(latest_date, high), months_before(latest_date, low)
     earlier = [(d, v) for d, v, _ in series if window_start <= d <= window_end]
     if not earlier:

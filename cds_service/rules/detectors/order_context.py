@@ -15,7 +15,7 @@ from typing import Any
 from cds_service.fhir.record import Resource, codings
 from cds_service.rules.detectors.conditions import CONDITION_FLAGS, NEVER_COUNTS, onset_date, status_code
 from cds_service.rules.detectors.findings import Findings, Reading, describe, evidence_for
-from cds_service.rules.detectors.medications import judge_medicines
+from cds_service.rules.detectors.medications import as_list, judge_medicines
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 # Free text can say more than the problem list: these value sets are read from the order's words.
@@ -56,13 +56,13 @@ def affirmed_parts(text: str) -> Iterator[str]:
 
 def order_texts(order: Resource) -> Iterator[tuple[str, str]]:
     """(text, where) for each free text on the order: reason texts and displays, and notes."""
-    for concept in order.get("reasonCode") or ():
-        text = (concept or {}).get("text") if isinstance(concept, dict) else None
+    for concept in as_list(order.get("reasonCode")):
+        text = concept.get("text") if isinstance(concept, dict) else None
         displays = [d for _, _, d in codings(concept) if d]
         for item in [text, *displays]:
             if isinstance(item, str) and item.strip():
                 yield item, "order reason"
-    for note in order.get("note") or ():
+    for note in as_list(order.get("note")):
         if isinstance(note, dict) and isinstance(note.get("text"), str):
             yield note["text"], "order note"
     for key in ("patientInstruction",):
@@ -76,7 +76,7 @@ def detect_order_context(reading: Reading, findings: Findings) -> None:
     reference = reading.order.reference
     for flag_vs, flag, features in TEXT_FLAGS:
         value_set = reading.knowledge.value_set(flag_vs)
-        for concept in order.get("reasonCode") or ():
+        for concept in as_list(order.get("reasonCode")):
             for system, code, display in codings(concept):
                 if value_set.contains(system, code):
                     matched = CodeRef(system, code, display)
@@ -118,14 +118,14 @@ def record_stated(
 def referenced_conditions(order: Resource, reading: Reading) -> list[Resource]:
     """The conditions the order's reasonReference points at (record or contained resources)."""
     wanted: set[str] = set()
-    for ref in order.get("reasonReference") or ():
+    for ref in as_list(order.get("reasonReference")):
         target = ref.get("reference") if isinstance(ref, dict) else None
         if isinstance(target, str):
             wanted.add(target.split("/_history")[0])
     if not wanted:
         return []
     found = [res for res in reading.record.of_type("Condition") if f"Condition/{res.get('id')}" in wanted]
-    for contained in order.get("contained") or ():
+    for contained in as_list(order.get("contained")):
         if isinstance(contained, dict) and f"#{contained.get('id')}" in wanted:
             found.append(contained)
     return found

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import date
 
 from cds_service.fhir.record import Resource
-from cds_service.rules.detectors.findings import Findings, Reading, evidence_for, months_before, parse_date
+from cds_service.rules.detectors.findings import (
+    Findings,
+    Reading,
+    evidence_for,
+    months_before,
+    parse_date,
+    status_of,
+)
 from cds_service.rules.model import CodeRef, RedFlagId
 
 VOID = frozenset({"entered-in-error", "not-done", "preparation"})
@@ -49,13 +56,13 @@ def detect_procedures(reading: Reading, findings: Findings) -> None:
         return
     for res, matched in procedures_in(reading, "transplant"):
         dated = performed(res)
-        if res.get("status") in VOID or (dated is not None and dated > reading.on):
+        if status_of(res) in VOID or (dated is not None and dated > reading.on):
             continue
         findings.add(RedFlagId.IMMUNOSUPPRESSION, evidence_for(res, matched, dated, SOURCE), "transplant")
     recent = months_before(reading.on, int(reading.threshold("prior_spinal_surgery_infection_months")))
     for res, _ in procedures_in(reading, "prior-spinal-surgery"):
         dated = performed(res)
-        if res.get("status") in VOID or (dated is not None and dated > reading.on):
+        if status_of(res) in VOID or (dated is not None and dated > reading.on):
             continue
         findings.features.add("prior-spinal-surgery")
         if dated is None or dated >= recent:
