@@ -53,6 +53,14 @@ def test_feedback_for_several_cards_in_one_post(client: FlaskClient) -> None:
     assert client.post(f"{SIGN_URL}/feedback", json={"feedback": items}).status_code == 200
 
 
+def test_client_extensions_on_feedback_are_accepted_and_not_kept(client: FlaskClient) -> None:
+    deep: Any = {"a": 1}
+    for _ in range(600):
+        deep = [deep]
+    extended = item(extension={"org.example.trace": deep}, vendorField="x")
+    assert client.post(FEEDBACK_URL, json={"feedback": [extended]}).status_code == 200
+
+
 @pytest.mark.parametrize(
     "bad, why",
     [

@@ -179,6 +179,15 @@ def test_absurdly_nested_order_code_is_refused_or_ignored_never_a_crash(
         assert_outcome(response, 400)
 
 
+def test_absurdly_nested_junk_on_a_spinal_order_is_400_not_a_crash(client: FlaskClient) -> None:
+    junk: Any = {"a": 1}
+    for _ in range(300):
+        junk = [junk]
+    order = service_request(MRI_LUMBAR)
+    order["note"] = [{"text": "see below", "extension": junk}]
+    assert_outcome(post(client, SELECT_URL, hook_call([order])), 400)
+
+
 def test_an_unexpected_failure_is_a_500_outcome_without_internals(
     app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -33,6 +33,7 @@ from cds_service.store import get_store
 
 SERVICES_KEY = "spine_cds.services"
 HOOK_ENDPOINT = "hooks.call_service"  # tests check every 200 answer of this endpoint against the spec
+TOO_DEEP = "The request nests JSON too deeply to be read"
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -121,6 +122,8 @@ def call_service(service_id: str) -> dict[str, Any]:
             templates=service.prefetch,
         )
 
+    # Only absurd client JSON trips recursion (no FHIR resource nests hundreds of levels deep); a
+    # depth check on every body would cost more than a whole call on a large record.
     try:
         outcome = evaluate_hook(
             hook=service.hook,
@@ -130,11 +133,12 @@ def call_service(service_id: str) -> dict[str, Any]:
             knowledge=_knowledge(),
             settings=settings,
         )
-        body = outcome.response.to_json()
     except RecursionError as error:
-        # Only absurd client JSON gets here (no FHIR resource nests hundreds of levels deep); a
-        # depth check on every body would cost more than the whole call on a large record.
-        raise BadRequest("The request nests JSON too deeply to be read") from error
+        raise BadRequest(TOO_DEEP) from error
+    try:
+        body = outcome.response.to_json()
+    except (RecursionError, ValueError) as error:  # pydantic's "maximum serialization depth"
+        raise BadRequest(TOO_DEEP) from error  # on junk echoed from the client's draft order
     if outcome.decisions:
         get_store(current_app).log_decisions(
             service_id=service.id,

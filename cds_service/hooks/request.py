@@ -35,6 +35,12 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+class _Tolerant(BaseModel):
+    """Unknown fields are accepted and dropped: what the service keeps is exactly what it knows."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
 class _Strict(BaseModel):
     """Models the service emits: nothing outside the specification."""
 
@@ -129,7 +135,7 @@ class OrderContext(_Lenient):
 # --- feedback --------------------------------------------------------------------------------
 
 
-class FeedbackCoding(_Lenient):
+class FeedbackCoding(_Tolerant):
     """An override reason as sent back; the sandbox drops `display`, so it is optional here."""
 
     code: NonEmpty
@@ -137,7 +143,7 @@ class FeedbackCoding(_Lenient):
     display: str | None = None
 
 
-class OverrideReasonFeedback(_Lenient):
+class OverrideReasonFeedback(_Tolerant):
     """Why the clinician overrode the card: a coded reason, a comment, or both (cds-fb-3)."""
 
     reason: FeedbackCoding | None = None
@@ -150,13 +156,13 @@ class OverrideReasonFeedback(_Lenient):
         return self
 
 
-class AcceptedSuggestion(_Lenient):
+class AcceptedSuggestion(_Tolerant):
     """A suggestion the clinician accepted, by the suggestion's uuid."""
 
     id: NonEmpty
 
 
-class FeedbackItem(_Lenient):
+class FeedbackItem(_Tolerant):
     """One feedback entry: what the clinician did with one card."""
 
     card: NonEmpty
@@ -173,8 +179,8 @@ class FeedbackItem(_Lenient):
         return self
 
     def to_json(self) -> dict[str, Any]:
-        """The item as JSON, absent fields left out (what the store keeps)."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The item as JSON for the store: the spec's fields only, absent ones left out."""
+        return self.model_dump(mode="json", exclude_none=True, exclude={"extension"})
 
 
 class FeedbackRequest(_Lenient):
