@@ -244,3 +244,24 @@ def test_a_search_the_server_cannot_answer_is_not_taken_for_no_medications(
     server = fake(no_statements)
     record = fetch_everything(server.base_url, settings_for(server.base_url))
     assert record.unavailable == {"medications"}
+
+
+def test_conditions_read_before_a_later_page_failed_still_count_but_are_flagged_incomplete(
+    fake: Callable[[Handler], FakeServer],
+) -> None:
+    def second_page_fails(handler: BaseHTTPRequestHandler) -> None:
+        if "page=2" in handler.path:
+            return send(handler, 500, b"")
+        if handler.path.startswith("/fhir/Condition"):
+            body = {
+                "resourceType": "Bundle",
+                "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+                "link": [{"relation": "next", "url": f"{server.base_url}/Condition?patient=p1&page=2"}],
+            }
+            return send(handler, 200, json.dumps(body).encode())
+        return empty_searchset(handler)
+
+    server = fake(second_page_fails)
+    record = fetch_everything(server.base_url, settings_for(server.base_url))
+    assert [c["id"] for c in record.of_type("Condition")] == ["c1"]
+    assert record.unavailable == {"conditions"}

@@ -154,7 +154,13 @@ def _fetch_key(url: str, base: str, token: str | None, deadline: float, settings
                 return FetchResult(tuple(resources), complete=False, outcome="foreign-link", pages=pages)
             if pages >= settings.fetch_max_pages:
                 return FetchResult(tuple(resources), complete=False, outcome="truncated", pages=pages)
-            body = _get_json(session, next_url, headers, deadline, settings)
+            try:
+                body = _get_json(session, next_url, headers, deadline, settings)
+            except _FetchFailed as failed:
+                if not pages:
+                    raise
+                # Later pages failed: what was read still counts, flagged as incomplete.
+                return FetchResult(tuple(resources), complete=False, outcome=failed.outcome, pages=pages)
             pages += 1
             if body is None:
                 # 404 on a read means "no such resource"; on a search it means the server cannot
