@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from cds_service import Settings, create_app
 from tests.hook_requests import (
+    MRI_KNEE,
     MRI_LUMBAR,
     SELECT_URL,
     SIGN_URL,
@@ -31,6 +32,11 @@ from tests.hook_requests import (
 )
 
 FEEDBACK_URL = SELECT_URL + "/feedback"
+XRAY_CERVICAL = {
+    "system": "http://www.ama-assn.org/go/cpt",
+    "code": "72040",
+    "display": "X-ray cervical spine",
+}
 BODY_LIMIT = 20_000
 FUZZ = settings(
     max_examples=60,
@@ -169,6 +175,68 @@ def test_random_contexts_and_draft_orders_never_make_a_server_error(
 ) -> None:
     body = hook_call([service_request(MRI_LUMBAR)])
     body["context"] = context
+    assert_client_error(abuse_client.post(SELECT_URL, json=body))
+    body["hook"] = "order-sign"
+    assert_client_error(abuse_client.post(SIGN_URL, json=body))
+
+
+# Wrong shapes but no nulls or empty containers: the draft order is echoed back in systemActions,
+# where a client's own `null` or `[]` would break the spec's no-empty-values rule, not the server.
+shaped_values = st.recursive(
+    st.booleans() | st.integers() | st.text(min_size=1, max_size=20),
+    lambda children: (
+        st.lists(children, min_size=1, max_size=3)
+        | st.dictionaries(st.text(min_size=1, max_size=10), children, min_size=1, max_size=3)
+    ),
+    max_leaves=10,
+)
+selected_orders = st.fixed_dictionaries(
+    {
+        "resourceType": st.just("ServiceRequest"),
+        "id": st.just("picked"),
+        "code": st.fixed_dictionaries(
+            {
+                "coding": st.lists(
+                    st.sampled_from([MRI_LUMBAR, MRI_KNEE, XRAY_CERVICAL]), min_size=1, max_size=3
+                )
+            }
+        ),
+    },
+    optional={
+        "status": st.sampled_from(["draft", "active", "revoked"]) | shaped_values,
+        "intent": shaped_values,
+        "reasonCode": shaped_values,
+        "bodySite": shaped_values,
+        "authoredOn": st.sampled_from(["2026-11-02", "1900-01-01", "3000-01-01", "garbage"]) | shaped_values,
+        "occurrenceDateTime": shaped_values,
+        "subject": shaped_values,
+    },
+)
+record_junk = st.lists(
+    st.fixed_dictionaries(
+        {"resourceType": st.sampled_from(["Condition", "Observation", "MedicationRequest", "Procedure"])},
+        optional={
+            "code": json_values,
+            "clinicalStatus": json_values,
+            "verificationStatus": json_values,
+            "onsetDateTime": st.sampled_from(["2026-10-01", "nonsense"]) | json_values,
+            "valueQuantity": json_values,
+            "effectiveDateTime": json_values,
+        },
+    ),
+    max_size=4,
+)
+
+
+@given(order=selected_orders, junk=record_junk)
+@FUZZ
+def test_selected_spinal_order_with_odd_fields_and_record_junk_never_makes_a_server_error(
+    abuse_client: FlaskClient, order: dict[str, Any], junk: list[dict[str, Any]]
+) -> None:
+    body = hook_call([order])
+    for key, bundle in body["prefetch"].items():
+        if key != "patient" and isinstance(bundle, dict):
+            bundle.setdefault("entry", []).extend({"resource": resource} for resource in junk)
     assert_client_error(abuse_client.post(SELECT_URL, json=body))
     body["hook"] = "order-sign"
     assert_client_error(abuse_client.post(SIGN_URL, json=body))
