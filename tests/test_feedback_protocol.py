@@ -74,6 +74,7 @@ def test_client_extensions_on_feedback_are_accepted_and_not_kept(client: FlaskCl
         (item(outcomeTimestamp=None), "outcomeTimestamp is required"),
         (item(outcomeTimestamp="yesterday"), "RFC 3339"),
         (item(outcomeTimestamp="2026-11-02T10:15:00"), "RFC 3339 needs a time zone"),
+        (item(outcomeTimestamp="0001-01-01T00:00:00+01:00"), "before year 1 in UTC"),
         ("overridden", "an item is an object"),
     ],
 )

@@ -8,6 +8,7 @@ the call; orders.py reads them defensively.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -171,6 +172,14 @@ class FeedbackItem(_Tolerant):
     overrideReason: OverrideReasonFeedback | None = None
     outcomeTimestamp: AwareDatetime  # RFC 3339: a time zone is part of the format
     extension: dict[str, Any] | None = None
+
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _utc_representable(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)  # the spec asks for UTC; stored normalised
+        except OverflowError as error:  # e.g. 0001-01-01T00:00:00+01:00
+            raise ValueError("outcomeTimestamp is outside the range of dates") from error
 
     @model_validator(mode="after")
     def _accepted_names_suggestions(self) -> FeedbackItem:
