@@ -55,3 +55,19 @@ def test_age_is_taken_at_the_order_date():
 def test_missing_birth_date_says_age_flags_were_not_checked():
     decision = decision_for(record(who=patient(None)))
     assert any("birth date" in text for text in decision.not_checked)
+
+
+def test_60_year_old_whose_order_says_back_pain_for_3_months_is_not_a_new_presentation():
+    decision = decision_for(record(who=patient(60)), imaging_order(reason="Low back pain for 3 months"))
+    assert RedFlagId.NEW_ONSET_OVER_55 not in decision.red_flag_ids
+
+
+def test_60_year_old_whose_order_says_2_weeks_of_back_pain_is_a_new_presentation():
+    decision = decision_for(record(who=patient(60)), imaging_order(note="2 weeks of low back pain"))
+    assert RedFlagId.NEW_ONSET_OVER_55 in decision.red_flag_ids
+
+
+def test_recent_stated_onset_does_not_override_a_decade_of_coded_back_pain():
+    rec = record(condition("279039007", "Low back pain", onset=years_ago(10)), who=patient(60))
+    decision = decision_for(rec, imaging_order(note="worse for 2 weeks"))
+    assert RedFlagId.NEW_ONSET_OVER_55 not in decision.red_flag_ids

@@ -74,3 +74,23 @@ def test_high_heart_rate_is_systemically_unwell():
     decision = decision_for(record(observation("8867-4", 140, "/min")))
     assert RedFlagId.SYSTEMICALLY_UNWELL in decision.red_flag_ids
     assert decision.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+
+
+def test_thoracic_back_pain_active_for_a_year_is_persistent_thoracic_pain():
+    rec = record(
+        condition(
+            "M54.6", "Pain in thoracic spine", system="http://hl7.org/fhir/sid/icd-10", onset=years_ago(1)
+        )
+    )
+    decision = decision_for(rec)
+    assert RedFlagId.THORACIC_PAIN in decision.red_flag_ids
+    assert decision.pathway == Pathway.IMAGING_NOT_INDICATED  # a single weak flag
+
+
+def test_resolved_thoracic_back_pain_is_not_persistent():
+    rec = record(
+        condition(
+            "M54.6", "Pain in thoracic spine", system="http://hl7.org/fhir/sid/icd-10", clinical="resolved"
+        )
+    )
+    assert RedFlagId.THORACIC_PAIN not in decision_for(rec).red_flag_ids

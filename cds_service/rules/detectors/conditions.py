@@ -49,7 +49,8 @@ CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
     ("fever", RedFlagId.SYSTEMICALLY_UNWELL, CURRENT, ("fever",)),
     ("new-confusion", RedFlagId.SYSTEMICALLY_UNWELL, CURRENT, ("sepsis-high-risk",)),
     ("weight-loss", RedFlagId.WEIGHT_LOSS, CURRENT, ()),
-    ("thoracic-back-pain", RedFlagId.THORACIC_PAIN, CURRENT, ()),
+    # "Persistent" thoracic pain: still active, however long ago it began.
+    ("thoracic-back-pain", RedFlagId.THORACIC_PAIN, CHRONIC, ()),
     ("night-pain", RedFlagId.NON_MECHANICAL_OR_NIGHT_PAIN, CURRENT, ()),
 )
 

@@ -6,10 +6,12 @@ Design.md safety rule 4: "new presentation" means the first back-pain record is 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from cds_service.rules.detectors.conditions import NEVER_COUNTS, onset_date, status_code
 from cds_service.rules.detectors.findings import Findings, Reading, describe, parse_date, years_between
+from cds_service.rules.detectors.order_context import order_texts
 from cds_service.rules.model import Evidence, RedFlagId, Region
 
 SOURCE = "patient"
@@ -60,9 +62,30 @@ def detect_patient(reading: Reading, findings: Findings) -> None:
     findings.add(flag, Evidence(reference=None, what=what, date=reading.on.isoformat(), source=SOURCE))
 
 
+# "back pain for 3 months", "2 weeks of pain", "since 10 days": the GP's stated duration of the episode.
+STATED_DURATION = re.compile(
+    r"\b(?:for|since|over|past|last|x)\s+(?:the\s+)?(\d+)\s*(day|week|wk|month|mo|year|yr)s?\b"
+    r"|\b(\d+)\s*(day|week|wk|month|mo|year|yr)s?\s+(?:of|history|hx|duration)\b",
+    re.IGNORECASE,
+)
+DAYS_PER_UNIT = {"day": 1, "week": 7, "wk": 7, "month": 30, "mo": 30, "year": 365, "yr": 365}
+
+
+def stated_onset(reading: Reading) -> date | None:
+    """The onset the order's reason or notes state ("back pain for 3 months"), if any."""
+    for text, _ in order_texts(reading.order.resource):
+        found = STATED_DURATION.search(text)
+        if found:
+            number = found.group(1) or found.group(3)
+            unit = (found.group(2) or found.group(4)).lower()
+            return reading.on - timedelta(days=int(number) * DAYS_PER_UNIT[unit])
+    return None
+
+
 def earliest_back_pain(reading: Reading) -> tuple[date, str] | None:
-    """The date and description of the earliest spinal-pain record (refuted ones ignored)."""
-    earliest: tuple[date, str] | None = None
+    """The date and description of the earliest spinal-pain record or stated onset (refuted ones ignored)."""
+    stated = stated_onset(reading)
+    earliest: tuple[date, str] | None = (stated, "onset stated on the order") if stated else None
     for value_set_id in ("back-pain", "thoracic-back-pain", "sciatica"):
         for res, matched in reading.conditions_in(value_set_id):
             if status_code(res, "verificationStatus") in NEVER_COUNTS:
