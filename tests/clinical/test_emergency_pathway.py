@@ -6,6 +6,7 @@ from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId, Region
 from tests.clinical.builders import (
     ICD10,
     condition,
+    days_ago,
     decision_for,
     imaging_order,
     observation,
@@ -123,3 +124,9 @@ def test_neck_injury_at_40_is_trauma_but_not_an_emergency():
 def test_cauda_equina_written_only_as_problem_text_is_read():
     decision = decision_for(record(text_condition("Cauda equina syndrome ? - awaiting MRI")))
     assert decision.pathway == Pathway.EMERGENCY_DEPARTMENT
+
+
+def test_retention_without_a_status_but_abated_last_month_is_not_current():
+    res = condition("267064002", "Retention of urine", clinical=None, onset=days_ago(60))
+    res["abatementDateTime"] = days_ago(30)
+    assert decision_for(record(res)).pathway == Pathway.IMAGING_NOT_INDICATED

@@ -100,3 +100,13 @@ def test_hiv_infection_is_a_red_flag():
     decision = decision_for(record(condition("B20", "HIV disease", system="http://hl7.org/fhir/sid/icd-10")))
     assert RedFlagId.HIV in decision.red_flag_ids
     assert decision.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+
+
+def test_prednisolone_as_a_contained_medication_is_read():
+    res = medication(None, "", kind="MedicationRequest", authored=years_ago(1))
+    res.pop("medicationCodeableConcept")
+    res["contained"] = [
+        {"resourceType": "Medication", "id": "med", "code": {"text": "Prednisolone 5mg tablets"}}
+    ]
+    res["medicationReference"] = {"reference": "#med"}
+    assert RedFlagId.CORTICOSTEROID_USE in decision_for(record(res)).red_flag_ids

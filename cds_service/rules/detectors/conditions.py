@@ -89,6 +89,9 @@ def counts(res: Resource, how: str, reading: Reading) -> bool:
         return onset is None or reading.on - onset <= window
     if clinical is not None and clinical not in ACTIVE:
         return False
+    abated = parse_date(res.get("abatementDateTime"))
+    if clinical is None and abated is not None and abated <= reading.on:
+        return False  # no status given, but the record says it ended
     if how == CHRONIC:
         return True
     # Current: an undated active finding still counts (never reassure on missing data).

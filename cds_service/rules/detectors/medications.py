@@ -190,11 +190,18 @@ class MedicineClassifier:
 
 
 def medicine_concept(res: Resource) -> Any:
-    """The medicine's CodeableConcept (a contained or referenced Medication is read by its display)."""
+    """The medicine's CodeableConcept: inline, from a contained Medication, or the reference's display."""
     concept = res.get("medicationCodeableConcept")
-    if concept is None and isinstance(res.get("medicationReference"), dict):
-        return {"text": res["medicationReference"].get("display", "")}
-    return concept
+    reference = res.get("medicationReference")
+    if concept is not None or not isinstance(reference, dict):
+        return concept
+    target = reference.get("reference")
+    for contained in as_list(res.get("contained")):
+        if isinstance(contained, dict) and isinstance(target, str) and target == f"#{contained.get('id')}":
+            code = contained.get("code")
+            if isinstance(code, dict):
+                return code
+    return {"text": reference.get("display", "")}
 
 
 def detect_medications(reading: Reading, findings: Findings) -> None:
