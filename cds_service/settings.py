@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     fetch_max_pages: int = 5
     fetch_max_response_bytes: int = 20_000_000
     fetch_page_size: int = 200  # `_count` added to fallback searches that do not set one
+    fetch_ca_bundle: str | None = None  # PEM CAs trusted for FHIR servers (default: certifi's bundle)
 
     # Presentation.
     canonical_base: str = "https://spine-cds.example.org/fhir"

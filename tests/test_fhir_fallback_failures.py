@@ -5,15 +5,23 @@ the allowlist that keeps the service from calling servers it was not configured 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from cds_service.errors import Forbidden, PreconditionFailed
 from cds_service.fhir.queries import PREFETCH_TEMPLATES
@@ -25,13 +33,15 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 class FakeServer:
     """A throwaway HTTP server on 127.0.0.1 whose every GET runs `handle`; it records requests."""
 
-    def __init__(self, handle: Handler) -> None:
+    def __init__(self, handle: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[tuple[str, str | None]] = []
+        self.cookies: list[str | None] = []
         outer = self
 
         class _Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.requests.append((self.path, self.headers.get("Authorization")))
+                outer.cookies.append(self.headers.get("Cookie"))
                 handle(self)
 
             def log_message(self, *args: Any) -> None:
@@ -39,7 +49,10 @@ class FakeServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/fhir"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -48,11 +61,11 @@ class FakeServer:
 
 
 @pytest.fixture
-def fake() -> Iterator[Callable[[Handler], FakeServer]]:
+def fake() -> Iterator[Callable[..., FakeServer]]:
     servers: list[FakeServer] = []
 
-    def start(handle: Handler) -> FakeServer:
-        servers.append(FakeServer(handle))
+    def start(handle: Handler, tls: ssl.SSLContext | None = None) -> FakeServer:
+        servers.append(FakeServer(handle, tls))
         return servers[-1]
 
     yield start
@@ -76,7 +89,7 @@ def empty_searchset(handler: BaseHTTPRequestHandler) -> None:
 
 
 def test_keys_are_fetched_concurrently_under_one_deadline(
-    fake: Callable[[Handler], FakeServer], record_property: Callable[[str, object], None]
+    fake: Callable[..., FakeServer], record_property: Callable[[str, object], None]
 ) -> None:
     def slowish(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(0.4)
@@ -93,7 +106,7 @@ def test_keys_are_fetched_concurrently_under_one_deadline(
 
 
 def test_a_slow_server_is_abandoned_at_the_deadline(
-    fake: Callable[[Handler], FakeServer], record_property: Callable[[str, object], None]
+    fake: Callable[..., FakeServer], record_property: Callable[[str, object], None]
 ) -> None:
     def slow(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(3)
@@ -108,7 +121,7 @@ def test_a_slow_server_is_abandoned_at_the_deadline(
     assert "timeout" in (raised.value.diagnostics or "")
 
 
-def test_a_server_trickling_bytes_is_abandoned_at_the_deadline(fake: Callable[[Handler], FakeServer]) -> None:
+def test_a_server_trickling_bytes_is_abandoned_at_the_deadline(fake: Callable[..., FakeServer]) -> None:
     def trickle(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "application/fhir+json")
@@ -141,7 +154,7 @@ def test_a_server_trickling_bytes_is_abandoned_at_the_deadline(fake: Callable[[H
     ids=["server-error", "html", "json-not-a-resource", "operation-outcome", "connection-reset"],
 )
 def test_a_server_returning_errors_or_garbage_gives_a_412(
-    fake: Callable[[Handler], FakeServer], reply: Handler, outcome: str
+    fake: Callable[..., FakeServer], reply: Handler, outcome: str
 ) -> None:
     server = fake(reply)
     with pytest.raises(PreconditionFailed) as raised:
@@ -150,7 +163,7 @@ def test_a_server_returning_errors_or_garbage_gives_a_412(
 
 
 def test_garbage_for_optional_observations_only_says_they_were_not_checked(
-    fake: Callable[[Handler], FakeServer],
+    fake: Callable[..., FakeServer],
 ) -> None:
     server = fake(lambda h: send(h, 200, b"\x00\xff garbage"))
     prefetch = {k: None for k in PREFETCH_TEMPLATES if k != "observations"}
@@ -159,7 +172,7 @@ def test_garbage_for_optional_observations_only_says_they_were_not_checked(
 
 
 def test_a_server_not_allowlisted_gets_a_403_and_is_never_called(
-    fake: Callable[[Handler], FakeServer],
+    fake: Callable[..., FakeServer],
 ) -> None:
     server = fake(empty_searchset)
     with pytest.raises(Forbidden):
@@ -167,7 +180,7 @@ def test_a_server_not_allowlisted_gets_a_403_and_is_never_called(
     assert server.requests == []
 
 
-def test_with_no_allowlist_no_fhir_server_is_ever_called(fake: Callable[[Handler], FakeServer]) -> None:
+def test_with_no_allowlist_no_fhir_server_is_ever_called(fake: Callable[..., FakeServer]) -> None:
     server = fake(empty_searchset)
     with pytest.raises(Forbidden):
         fetch_everything(server.base_url, settings_for(), access_token=TOKEN)
@@ -181,7 +194,7 @@ def test_plain_http_to_a_non_loopback_server_is_refused() -> None:
 
 
 def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token(
-    fake: Callable[[Handler], FakeServer],
+    fake: Callable[..., FakeServer],
 ) -> None:
     elsewhere = fake(empty_searchset)
     server = fake(lambda h: send(h, 302, b"", Location=f"{elsewhere.base_url}{h.path[len('/fhir') :]}"))
@@ -192,7 +205,7 @@ def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token(
 
 
 def test_a_next_link_to_another_host_is_not_followed_and_gets_no_token(
-    fake: Callable[[Handler], FakeServer],
+    fake: Callable[..., FakeServer],
 ) -> None:
     elsewhere = fake(empty_searchset)
 
@@ -214,7 +227,7 @@ def test_a_next_link_to_another_host_is_not_followed_and_gets_no_token(
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
-def test_an_oversized_response_is_capped(fake: Callable[[Handler], FakeServer], declared: bool) -> None:
+def test_an_oversized_response_is_capped(fake: Callable[..., FakeServer], declared: bool) -> None:
     big = json.dumps({"resourceType": "Bundle", "entry": [], "padding": "x" * 2_000_000}).encode()
 
     def oversized(handler: BaseHTTPRequestHandler) -> None:
@@ -234,7 +247,7 @@ def test_an_oversized_response_is_capped(fake: Callable[[Handler], FakeServer], 
 
 
 def test_a_search_the_server_cannot_answer_is_not_taken_for_no_medications(
-    fake: Callable[[Handler], FakeServer],
+    fake: Callable[..., FakeServer],
 ) -> None:
     def no_statements(handler: BaseHTTPRequestHandler) -> None:
         if handler.path.startswith("/fhir/MedicationStatement"):
@@ -247,7 +260,7 @@ def test_a_search_the_server_cannot_answer_is_not_taken_for_no_medications(
 
 
 def test_conditions_read_before_a_later_page_failed_still_count_but_are_flagged_incomplete(
-    fake: Callable[[Handler], FakeServer],
+    fake: Callable[..., FakeServer],
 ) -> None:
     def second_page_fails(handler: BaseHTTPRequestHandler) -> None:
         if "page=2" in handler.path:
@@ -265,3 +278,75 @@ def test_conditions_read_before_a_later_page_failed_still_count_but_are_flagged_
     record = fetch_everything(server.base_url, settings_for(server.base_url))
     assert [c["id"] for c in record.of_type("Condition")] == ["c1"]
     assert record.unavailable == {"conditions"}
+
+
+def test_nothing_from_one_hook_call_reaches_the_next_one_on_a_reused_connection(
+    fake: Callable[..., FakeServer],
+) -> None:
+    def sets_a_cookie(handler: BaseHTTPRequestHandler) -> None:
+        body = json.dumps({"resourceType": "Bundle", "entry": []}).encode()
+        send(handler, 200, body, Set_Cookie="sid=user-1")
+
+    server = fake(sets_a_cookie)
+    settings = settings_for(server.base_url)
+    prefetch = {k: None for k in PREFETCH_TEMPLATES if k != "conditions"}
+    fetch_everything(server.base_url, settings, prefetch=prefetch, access_token=TOKEN)
+    fetch_everything(server.base_url, settings, prefetch=prefetch, access_token=None)
+    assert [auth for _, auth in server.requests] == [f"Bearer {TOKEN}", None]
+    assert server.cookies == [None, None]
+
+
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+def self_signed_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 that signs itself (the CA file to trust), and a server context."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test FHIR server")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "fhir.pem", directory / "fhir.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return cert_path, context
+
+
+def test_an_https_server_whose_certificate_is_not_trusted_gives_a_412(
+    fake: Callable[..., FakeServer], tmp_path: Path
+) -> None:
+    _, tls = self_signed_tls(tmp_path)
+    server = fake(empty_searchset, tls)
+    with pytest.raises(PreconditionFailed) as raised:
+        fetch_everything(server.base_url, settings_for(server.base_url), access_token=TOKEN)
+    assert "tls-error" in (raised.value.diagnostics or "")
+    assert server.requests == []  # the token never left the handshake
+
+
+def test_an_https_server_signed_by_the_configured_ca_bundle_is_read(
+    fake: Callable[..., FakeServer], tmp_path: Path
+) -> None:
+    ca_file, tls = self_signed_tls(tmp_path)
+    server = fake(empty_searchset, tls)
+    settings = settings_for(server.base_url, fetch_ca_bundle=str(ca_file))
+    record = fetch_everything(server.base_url, settings, access_token=TOKEN)
+    assert record.patient == {"resourceType": "Patient", "id": "p1"}
+    assert {auth for _, auth in server.requests} == {f"Bearer {TOKEN}"}

@@ -12,13 +12,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from cds_service.errors import Forbidden
 from cds_service.fhir.prefetch import bundle_resources, next_link
@@ -32,6 +35,29 @@ log = logging.getLogger(__name__)
 logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 _CHUNK_BYTES = 64 * 1024
+_POOL_SIZE = 16  # connections kept per FHIR server: several keys of several concurrent hook calls
+
+# One session per allowlisted server (so a bounded number), reused across hook calls: a fresh TLS
+# handshake per key per call would cost more than the queries themselves.
+_sessions: dict[str, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session_for(base: str) -> requests.Session:
+    """The shared session for one allowlisted server, created on first use."""
+    with _sessions_lock:
+        session = _sessions.get(base)
+        if session is None:
+            session = requests.Session()
+            # No proxies or .netrc from the environment: the token goes to the FHIR server only.
+            session.trust_env = False
+            # Calls carry different users' tokens, so nothing a server sets may outlive a request.
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=_POOL_SIZE, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            _sessions[base] = session
+        return session
 
 
 @dataclass(frozen=True)
@@ -103,7 +129,15 @@ def _get_json(
     timeout = min(settings.fetch_timeout_seconds, remaining)
     cap = settings.fetch_max_response_bytes
     try:
-        with session.get(url, headers=headers, timeout=timeout, allow_redirects=False, stream=True) as resp:
+        with session.get(
+            url,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+            # Per request, not per session: the environment's CA variables are ignored (trust_env).
+            verify=settings.fetch_ca_bundle or True,
+        ) as resp:
             if resp.is_redirect or 300 <= resp.status_code < 400:
                 raise _FetchFailed("redirect-refused")
             if resp.status_code == 404:
@@ -125,6 +159,8 @@ def _get_json(
                     raise _FetchFailed("timeout")
     except requests.Timeout as exc:
         raise _FetchFailed("timeout") from exc
+    except requests.exceptions.SSLError as exc:
+        raise _FetchFailed("tls-error") from exc
     except requests.ConnectionError as exc:
         raise _FetchFailed("unreachable") from exc
     except requests.RequestException as exc:
@@ -146,35 +182,33 @@ def _fetch_key(url: str, base: str, token: str | None, deadline: float, settings
     resources: list[Resource] = []
     pages = 0
     next_url: str | None = url if url.startswith(("http://", "https://")) else urljoin(base + "/", url)
-    with requests.Session() as session:
-        # No proxies or .netrc from the environment: the token goes to the FHIR server only.
-        session.trust_env = False
-        while next_url is not None:
-            if not on_server(next_url, base):
-                return FetchResult(tuple(resources), complete=False, outcome="foreign-link", pages=pages)
-            if pages >= settings.fetch_max_pages:
-                return FetchResult(tuple(resources), complete=False, outcome="truncated", pages=pages)
-            try:
-                body = _get_json(session, next_url, headers, deadline, settings)
-            except _FetchFailed as failed:
-                if not pages:
-                    raise
-                # Later pages failed: what was read still counts, flagged as incomplete.
-                return FetchResult(tuple(resources), complete=False, outcome=failed.outcome, pages=pages)
-            pages += 1
-            if body is None:
-                # 404 on a read means "no such resource"; on a search it means the server cannot
-                # answer it (e.g. an unsupported type), which must not pass for "nothing recorded".
-                if pages == 1 and "?" not in next_url:
-                    return FetchResult((), complete=True, outcome="not-found", pages=pages)
-                raise _FetchFailed("http-error")
-            if body["resourceType"] == "OperationOutcome":
-                raise _FetchFailed("operation-outcome")
-            if body["resourceType"] != "Bundle":
-                resources.append(body)
-                break
-            resources.extend(bundle_resources(body))
-            next_url = next_link(body)
+    session = _session_for(base)
+    while next_url is not None:
+        if not on_server(next_url, base):
+            return FetchResult(tuple(resources), complete=False, outcome="foreign-link", pages=pages)
+        if pages >= settings.fetch_max_pages:
+            return FetchResult(tuple(resources), complete=False, outcome="truncated", pages=pages)
+        try:
+            body = _get_json(session, next_url, headers, deadline, settings)
+        except _FetchFailed as failed:
+            if not pages:
+                raise
+            # Later pages failed: what was read still counts, flagged as incomplete.
+            return FetchResult(tuple(resources), complete=False, outcome=failed.outcome, pages=pages)
+        pages += 1
+        if body is None:
+            # 404 on a read means "no such resource"; on a search it means the server cannot
+            # answer it (e.g. an unsupported type), which must not pass for "nothing recorded".
+            if pages == 1 and "?" not in next_url:
+                return FetchResult((), complete=True, outcome="not-found", pages=pages)
+            raise _FetchFailed("http-error")
+        if body["resourceType"] == "OperationOutcome":
+            raise _FetchFailed("operation-outcome")
+        if body["resourceType"] != "Bundle":
+            resources.append(body)
+            break
+        resources.extend(bundle_resources(body))
+        next_url = next_link(body)
     return FetchResult(tuple(resources), complete=True, outcome="ok", pages=pages)
 
 
