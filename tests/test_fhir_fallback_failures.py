@@ -30,6 +30,11 @@ from tests.fhir_calls import TOKEN, fetch_everything, settings_for
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # the client hanging up on a slow or oversized answer is the point of these tests
+
+
 class FakeServer:
     """A throwaway HTTP server on 127.0.0.1 whose every GET runs `handle`; it records requests."""
 
@@ -47,7 +52,7 @@ class FakeServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
