@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from flask.testing import FlaskClient
+
 from cds_service import Settings
 from cds_service.cards import build_response
 from cds_service.cards.decision_extension import (
@@ -15,6 +17,7 @@ from cds_service.cards.decision_extension import (
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.model import Modality, Pathway
 from tests.card_decisions import CONSULT_ID, decision
+from tests.hook_requests import MRI_LUMBAR, SIGN_URL, hook_call, service_request
 
 KNOWLEDGE = load_knowledge()
 BASE = "https://spine-cds.example.org/fhir"
@@ -98,3 +101,17 @@ def test_the_canonical_base_setting_names_the_extension_and_the_decision_reads_b
 def test_no_spinal_orders_means_no_cards_and_no_system_actions() -> None:
     response = build_response([], knowledge=KNOWLEDGE, settings=Settings(auth="off"), hook="order-select")
     assert response.to_json() == {"cards": []}
+
+
+def test_a_sandbox_draft_with_an_empty_coding_comes_back_without_empty_values(client: FlaskClient) -> None:
+    order = service_request(MRI_LUMBAR, status="draft")
+    order["code"]["coding"].append({})  # the PAMA screen sends an empty Coding next to the study
+    order["note"] = []
+    order["performer"] = None
+    response = client.post(SIGN_URL, json=hook_call([order], hook="order-sign"))
+    assert response.status_code == 200
+    (action,) = response.get_json()["systemActions"]
+    sent_back = action["resource"]
+    assert sent_back["code"]["coding"] == [MRI_LUMBAR]
+    assert "note" not in sent_back
+    assert "performer" not in sent_back

@@ -7,9 +7,9 @@ extensions, so EHR analytics and audit can read the pathway without parsing card
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from cds_service.fhir.record import pruned_copy
 from cds_service.hooks.response import Action
 from cds_service.rules.model import Decision
 from cds_service.settings import Settings
@@ -48,7 +48,7 @@ def decision_extensions(decision: Decision, settings: Settings) -> list[dict[str
 def decision_action(decision: Decision, settings: Settings) -> Action:
     """The `update` of the draft order carrying the decision; earlier decisions on it are replaced."""
     ours = {decision_extension_url(settings), PAMA_RATING_URL, PAMA_CONSULT_ID_URL}
-    resource = copy.deepcopy(decision.order.resource)
+    resource = pruned_copy(decision.order.resource)
     existing = resource.get("extension")
     kept = (
         [e for e in existing if not (isinstance(e, dict) and e.get("url") in ours)]

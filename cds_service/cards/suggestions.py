@@ -6,13 +6,13 @@ apply it; suggestion uuids derive from the consult id so feedback joins the deci
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
 from cds_service.cards.ids import suggestion_uuid
+from cds_service.fhir.record import pruned_copy
 from cds_service.hooks.response import Action, Indicator, SelectionBehavior, Suggestion
 from cds_service.rules.model import Decision, Modality, Pathway, RedFlagId
 
@@ -81,7 +81,7 @@ def _new_request(decision: Decision, code: OrderableCode) -> dict[str, Any]:
     }
     for key in ("subject", "encounter", "requester"):
         if isinstance(draft.get(key), dict):
-            request[key] = copy.deepcopy(draft[key])
+            request[key] = pruned_copy(draft[key])
     return request
 
 
@@ -107,7 +107,7 @@ def _actions(key: str, decision: Decision, describe: Describe) -> list[Action]:
             Action(type="create", description=describe("create-physiotherapy-referral"), resource=referral),
         ]
     if key in ("switch-to-mri", "switch-to-xray", "state-suspected-cancer"):
-        updated = copy.deepcopy(order.resource)
+        updated = pruned_copy(order.resource)
         kind = {"switch-to-mri": "update-to-mri", "switch-to-xray": "update-to-xray"}.get(
             key, "update-state-suspected-cancer"
         )

@@ -58,6 +58,20 @@ def concept_text(concept: Any) -> str:
     return " ".join(d for _, _, d in codings(concept) if d).strip()
 
 
+def pruned_copy(value: Any) -> Any:
+    """A deep copy without null or empty values, which FHIR JSON (and CDS Hooks) forbid.
+
+    Real clients send `code.coding: [{}]` or `note: []`; a resource we send back must not.
+    """
+    if isinstance(value, dict):
+        out = {k: pruned_copy(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        items = [pruned_copy(v) for v in value]
+        return [v for v in items if v not in (None, "", [], {})]
+    return value
+
+
 def reference_of(resource: Resource) -> str | None:
     """`Type/id` for a resource, or None when it has no id."""
     rid = resource.get("id")
