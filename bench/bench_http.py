@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,23 +30,18 @@ from typing import Any
 import requests
 from flask import Flask
 
-from cds_service.cli.serve import ProductionServer
-from cds_service.samples import load_sample, service_id_for
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the tests' server helper
+
+from cds_service.cli.serve import ProductionServer  # noqa: E402
+from cds_service.samples import load_sample, service_id_for  # noqa: E402
+from tests.servers import free_port, running_server, spine_cds_serve  # noqa: E402
 
 CONCURRENCY = 16
 WORKERS = 2
 INSTANCE_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 # The commonest call in practice: a GP orders a lumbar MRI for back pain with no red flags.
 DEFAULT_SAMPLE = REPO / "sample_bundles" / "17-acute-low-back-pain-no-red-flags.json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def serve_hello(port: int) -> None:
@@ -65,27 +59,6 @@ def serve_hello(port: int) -> None:
 def sample_request(path: Path) -> dict[str, Any]:
     """The hook call to send: a sample Bundle made into a request (prefetch complete), or a request file."""
     return load_sample(path).request
-
-
-def start(cmd: list[str], env: dict[str, str], port: int, probe: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code < 500:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit(f"server on port {port} did not start: {' '.join(cmd)}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -216,20 +189,12 @@ def main() -> int:
         )
         results = {}
         port = free_port()
-        hello = start([sys.executable, __file__, "--serve-hello", str(port)], env, port, "/")
-        try:
-            results["hello-world Flask"] = measure(
-                f"http://127.0.0.1:{port}/", None, args.seconds, workdir, use_wrk
-            )
-        finally:
-            stop(hello)
-        port = free_port()
-        spine_cds = str(Path(sys.executable).parent / "spine-cds")
-        serve = [spine_cds, "serve", "--port", str(port), "--workers", str(WORKERS)]
-        service = start(serve, env, port, "/cds-services")
-        try:
+        hello = [sys.executable, __file__, "--serve-hello", str(port)]
+        with running_server(hello, port=port, log=workdir / "hello.log", env=env, probe="/") as served:
+            results["hello-world Flask"] = measure(f"{served.url}/", None, args.seconds, workdir, use_wrk)
+        with spine_cds_serve(workdir, env, workers=WORKERS) as served:
             check = requests.post(
-                f"http://127.0.0.1:{port}{hook_path}",
+                f"{served.url}{hook_path}",
                 data=body.replace(INSTANCE_PLACEHOLDER, str(uuid.uuid4())),
                 headers={"Content-Type": "application/json"},
                 timeout=10,
@@ -238,10 +203,8 @@ def main() -> int:
                 raise SystemExit(f"the sample call answers {check.status_code}: {check.text[:300]}")
             print(f"sample call: 200, {len(check.json()['cards'])} card(s)")
             results["spine-cds hook call"] = measure(
-                f"http://127.0.0.1:{port}{hook_path}", body, args.seconds, workdir, use_wrk
+                f"{served.url}{hook_path}", body, args.seconds, workdir, use_wrk
             )
-        finally:
-            stop(service)
 
     generator = "wrk -t2" if use_wrk else "Python threads"
     print(

@@ -7,12 +7,7 @@ bundle is tagged with (the guideline's answer, see sample_bundles/README.md).
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +18,12 @@ from cds_service import Settings
 from cds_service.cards.decision_extension import read_decision
 from cds_service.rules.model import Pathway
 from cds_service.samples import NO_DECISION, expected_pathway, load_sample, sample_files, service_id_for
-from tests.conftest import REPO, SAMPLES
+from tests.conftest import SAMPLES
+from tests.fixtures.fhir_server import unavailable
 from tests.invariants import assert_valid_hook_response
+from tests.servers import ServerDidNotStart, spine_cds_serve
 
 SAMPLE_FILES = sample_files(SAMPLES)
-SPINE_CDS = Path(sys.executable).with_name("spine-cds")
 # The card a GP sees for each expected pathway with the sample's ordered test (None: no card).
 EXPECTED_CARD = {
     "emergency-department": "critical",
@@ -37,56 +33,14 @@ EXPECTED_CARD = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`spine-cds serve` (gunicorn, 2 workers) with auth off, on a free loopback port."""
-    if not SPINE_CDS.exists():
-        _unavailable(f"{SPINE_CDS} is not installed (run scripts/bootstrap.sh)")
-    scratch = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SPINE_CDS_AUTH": "off",
-        "SPINE_CDS_DATABASE_URL": f"sqlite:///{scratch / 'samples.sqlite'}",
-    }
-    log = (scratch / "serve.log").open("w")
-    server = subprocess.Popen(
-        [str(SPINE_CDS), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                _unavailable("spine-cds serve did not start: " + (scratch / "serve.log").read_text()[-2000:])
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        with spine_cds_serve(tmp_path_factory.mktemp("serve"), {"SPINE_CDS_AUTH": "off"}) as served:
+            yield served.url
+    except ServerDidNotStart as error:
+        unavailable(str(error))
 
 
 def test_there_are_enough_samples_to_cover_every_pathway() -> None:
