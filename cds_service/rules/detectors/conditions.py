@@ -27,6 +27,7 @@ HISTORY, CHRONIC, CURRENT, TRAUMA = "history", "chronic", "current", "trauma"
 CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
     ("cancer-metastatic", RedFlagId.HISTORY_OF_CANCER, HISTORY, ("metastatic",)),
     ("cancer-listed-sites", RedFlagId.HISTORY_OF_CANCER, HISTORY, ("listed-site",)),
+    ("cancer-spinal-primary", RedFlagId.HISTORY_OF_CANCER, HISTORY, ("spinal-malignancy",)),
     ("cancer-suspected", RedFlagId.HISTORY_OF_CANCER, CHRONIC, ("suspected-cancer",)),
     ("cauda-equina", RedFlagId.BLADDER_OR_BOWEL_DYSFUNCTION, CURRENT, ("cauda-equina",)),
     ("bladder-bowel-dysfunction", RedFlagId.BLADDER_OR_BOWEL_DYSFUNCTION, CURRENT, ()),
@@ -34,7 +35,9 @@ CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
     ("progressive-neurology", RedFlagId.PROGRESSIVE_NEUROLOGY, CURRENT, ()),
     ("foot-drop", RedFlagId.LIMB_WEAKNESS, CURRENT, ("foot-drop",)),
     ("limb-weakness", RedFlagId.LIMB_WEAKNESS, CURRENT, ()),
-    ("radiculopathy", RedFlagId.SCIATICA_WITH_NEUROLOGY, CURRENT, ()),
+    # Radiculopathy and sciatica still active count however long ago they began: persistent
+    # sciatica with neurology is exactly what the specialist pathway is for.
+    ("radiculopathy", RedFlagId.SCIATICA_WITH_NEUROLOGY, CHRONIC, ()),
     ("hiv", RedFlagId.HIV, HISTORY, ()),
     ("iv-drug-use", RedFlagId.IV_DRUG_USE, HISTORY, ()),
     ("immunodeficiency", RedFlagId.IMMUNOSUPPRESSION, CHRONIC, ()),
@@ -117,16 +120,18 @@ def detect_conditions(reading: Reading, findings: Findings) -> None:
 def detect_other_cancer(reading: Reading, findings: Findings) -> None:
     """Any other cancer (not the listed sites), excluding skin non-melanoma and benign tumours."""
     excluded = reading.knowledge.value_set("cancer-excluded")
+    # A cancer already found as listed-site or metastatic is that, not also an "other" cancer.
+    known = {e.reference for e in findings.flags.get(RedFlagId.HISTORY_OF_CANCER, []) if e.reference}
     for res, matched in reading.conditions_in("cancer-any"):
         if excluded.match(res.get("code")) is not None or not counts(res, HISTORY, reading):
             continue
         evidence = evidence_for(res, matched, onset_date(res), SOURCE)
-        if evidence not in findings.flags.get(RedFlagId.HISTORY_OF_CANCER, []):
+        if evidence.reference not in known:
             findings.add(RedFlagId.HISTORY_OF_CANCER, evidence, "other-cancer")
 
 
 def detect_sciatica(reading: Reading, findings: Findings) -> None:
-    """Current sciatica: 'with neurology' only once limb weakness is also found (see combine_flags)."""
+    """Active sciatica: 'with neurology' only once limb weakness is also found (see combine_flags)."""
     for res, matched in reading.conditions_in("sciatica"):
-        if counts(res, CURRENT, reading):
+        if counts(res, CHRONIC, reading):
             findings.sciatica.append(evidence_for(res, matched, onset_date(res), SOURCE))

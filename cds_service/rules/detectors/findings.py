@@ -15,6 +15,7 @@ from typing import Any
 
 from cds_service.fhir.record import PatientRecord, Resource, concept_text, reference_of
 from cds_service.knowledge import Knowledge
+from cds_service.rules.detectors.order_words import affirmed_parts, order_texts
 from cds_service.rules.model import AskAbout, CodeRef, Evidence, ImagingOrder, RedFlag, RedFlagId
 
 SNOMED = "http://snomed.info/sct"
@@ -59,6 +60,8 @@ class Reading:
     knowledge: Knowledge
     on: date  # the order date: authoredOn when given, else the record's as-of date
     _loose_conditions: list[Resource] | None = None
+    _worded_conditions: dict[str, list[tuple[Resource, str]]] | None = None
+    _order_texts: list[OrderText] | None = None
 
     def threshold(self, name: str) -> Any:
         """A named threshold from knowledge/thresholds.json."""
@@ -71,10 +74,44 @@ class Reading:
         value set's prefix and text matching, so they are scanned (they are few in real records).
         """
         if self._loose_conditions is None:
-            self._loose_conditions = [
-                res for res in self.record.of_type("Condition") if not _snomed_only(res.get("code"))
+            self._sort_conditions()
+        return self._loose_conditions or []
+
+    def worded_conditions(self, value_set_id: str) -> list[tuple[Resource, str]]:
+        """SNOMED-coded conditions whose words (text or display) the value set's text patterns match.
+
+        A SNOMED code the value set does not list (a newer or national concept, "Saddle anaesthesia"
+        under a local id) must not hide what the entry says, so the words are read too.
+        """
+        if self._worded_conditions is None:
+            self._sort_conditions()
+        return (self._worded_conditions or {}).get(value_set_id, [])
+
+    def _sort_conditions(self) -> None:
+        """One pass over the conditions: loose ones, and SNOMED ones grouped by their words."""
+        loose: list[Resource] = []
+        by_text: dict[str, list[Resource]] = {}
+        for res in self.record.of_type("Condition"):
+            code = res.get("code")
+            if _snomed_only(code):
+                by_text.setdefault(concept_text(code), []).append(res)
+            else:
+                loose.append(res)
+        words = ConditionWords.for_knowledge(self.knowledge)
+        worded: dict[str, list[tuple[Resource, str]]] = {}
+        for text, group in by_text.items():
+            for value_set_id, matched in words.matches(text):
+                worded.setdefault(value_set_id, []).extend((res, matched) for res in group)
+        self._loose_conditions, self._worded_conditions = loose, worded
+
+    def order_texts(self) -> list[OrderText]:
+        """The order's free texts with their affirmed parts, worked out once per decision."""
+        if self._order_texts is None:
+            self._order_texts = [
+                OrderText(text, where, tuple(affirmed_parts(text)))
+                for text, where in order_texts(self.order.resource)
             ]
-        return self._loose_conditions
+        return self._order_texts
 
     def conditions_in(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
         """Conditions whose code (or, uncoded, whose text) is in the value set, each with what matched."""
@@ -89,7 +126,62 @@ class Reading:
             if matched is not None:
                 seen.add(id(res))
                 out.append((res, matched))
+        for res, words in self.worded_conditions(value_set_id):
+            if id(res) not in seen:
+                seen.add(id(res))
+                out.append((res, CodeRef(None, None, words)))
         return out
+
+
+@dataclass(frozen=True)
+class OrderText:
+    """One free text on the order (reason or note), where it was, and the parts it affirms."""
+
+    text: str
+    where: str
+    affirmed: tuple[str, ...]
+
+
+class ConditionWords:
+    """Which value sets' text patterns each distinct condition text matches, remembered per process.
+
+    Records repeat the same few condition texts, so each is matched against the patterns once.
+    """
+
+    MEMO_LIMIT = 20_000
+    _by_knowledge: dict[int, tuple[Knowledge, ConditionWords]] = {}
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.patterned = [
+            (value_set_id, value_set)
+            for value_set_id, value_set in knowledge.value_sets.items()
+            if value_set.text_patterns and "imaging" not in value_set_id
+        ]
+        self.memo: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    @classmethod
+    def for_knowledge(cls, knowledge: Knowledge) -> ConditionWords:
+        """The matcher for this knowledge (built once; keyed by the loaded knowledge's identity)."""
+        cached = cls._by_knowledge.get(id(knowledge))
+        if cached is None or cached[0] is not knowledge:
+            made = cls(knowledge)
+            cls._by_knowledge[id(knowledge)] = (knowledge, made)
+            return made
+        return cached[1]
+
+    def matches(self, text: str) -> tuple[tuple[str, str], ...]:
+        """(value set id, matched words) for every value set whose text patterns match this text."""
+        found = self.memo.get(text)
+        if found is None:
+            found = tuple(
+                (value_set_id, words)
+                for value_set_id, value_set in self.patterned
+                if text and (words := value_set.match_text(text)) is not None
+            )
+            if len(self.memo) >= self.MEMO_LIMIT:
+                self.memo.clear()
+            self.memo[text] = found
+        return found
 
 
 def _snomed_only(concept: Any) -> bool:

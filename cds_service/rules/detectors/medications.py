@@ -23,6 +23,7 @@ from cds_service.rules.detectors.findings import (
     parse_date,
     status_of,
 )
+from cds_service.rules.detectors.order_words import as_list
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 # Statuses that say the medicine was never taken or the entry is void.
@@ -40,13 +41,6 @@ class Course:
     start: date | None
     end: date | None
     ongoing: bool
-
-
-def as_list(value: Any) -> list[Any]:
-    """A FHIR repeating element as a list (clients sometimes send one object where a list belongs)."""
-    if isinstance(value, list):
-        return value
-    return [value] if value is not None else []
 
 
 def duration_days(quantity: Any) -> int | None:

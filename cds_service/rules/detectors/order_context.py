@@ -8,14 +8,13 @@ steroid being started now.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
 
 from cds_service.fhir.record import Resource, codings
 from cds_service.rules.detectors.conditions import CONDITION_FLAGS, NEVER_COUNTS, onset_date, status_code
 from cds_service.rules.detectors.findings import Findings, Reading, describe, evidence_for
-from cds_service.rules.detectors.medications import as_list, judge_medicines
+from cds_service.rules.detectors.medications import judge_medicines
+from cds_service.rules.detectors.order_words import as_list
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 # Free text can say more than the problem list: these value sets are read from the order's words.
@@ -24,50 +23,11 @@ TEXT_FLAGS: tuple[tuple[str, RedFlagId | None, tuple[str, ...]], ...] = (
     ("cancer-any", RedFlagId.HISTORY_OF_CANCER, ("cancer-in-order",)),
     ("trauma-dangerous-mechanism", RedFlagId.TRAUMA, ("dangerous-mechanism",)),
     ("systemically-unwell-text", RedFlagId.SYSTEMICALLY_UNWELL, ()),
+    ("acutely-unwell-text", RedFlagId.SYSTEMICALLY_UNWELL, ("sepsis-high-risk",)),
     ("systemic-corticosteroids", RedFlagId.CORTICOSTEROID_USE, ("current-steroid",)),
     ("immunosuppressants", RedFlagId.IMMUNOSUPPRESSION, ()),
     ("sciatica", None, ()),
 )
-
-# Sentences end at full stops, semicolons, line breaks and at "but": "no fever but night pain".
-SENTENCE = re.compile(r"[.;!?\n]+|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
-# What follows one of these in a sentence is denied ("no saddle anaesthesia or retention").
-NEGATION = re.compile(
-    r"\b(no|not|denies|denied|denying|without|nil|never|negative\s+for|absence\s+of|free\s+of|"
-    r"rules?\s+out\s+by)\b|-ve\b",
-    re.IGNORECASE,
-)
-# Phrases that contain a negation word but assert a suspicion ("cauda equina not excluded").
-PSEUDO_NEGATION = re.compile(
-    r"\b(not|cannot|can't)\s+(be\s+|been\s+)?(excluded|ruled\s+out)\b|\bno\s+longer\s+(able|controls?)\b",
-    re.IGNORECASE,
-)
-
-
-def affirmed_parts(text: str) -> Iterator[str]:
-    """The parts of free text that assert something: each sentence up to its first negation word."""
-    for sentence in SENTENCE.split(text):
-        cleaned = PSEUDO_NEGATION.sub(" suspected ", sentence)
-        cue = NEGATION.search(cleaned)
-        part = cleaned[: cue.start()] if cue else cleaned
-        if part.strip():
-            yield part
-
-
-def order_texts(order: Resource) -> Iterator[tuple[str, str]]:
-    """(text, where) for each free text on the order: reason texts and displays, and notes."""
-    for concept in as_list(order.get("reasonCode")):
-        text = concept.get("text") if isinstance(concept, dict) else None
-        displays = [d for _, _, d in codings(concept) if d]
-        for item in [text, *displays]:
-            if isinstance(item, str) and item.strip():
-                yield item, "order reason"
-    for note in as_list(order.get("note")):
-        if isinstance(note, dict) and isinstance(note.get("text"), str):
-            yield note["text"], "order note"
-    for key in ("patientInstruction",):
-        if isinstance(order.get(key), str):
-            yield order[key], "order note"
 
 
 def detect_order_context(reading: Reading, findings: Findings) -> None:
@@ -86,13 +46,14 @@ def detect_order_context(reading: Reading, findings: Findings) -> None:
                         features,
                         Evidence(reference, describe(matched), matched, None, "order reason"),
                     )
-        for text, where in order_texts(order):
-            for part in affirmed_parts(text):
+        for said in reading.order_texts():
+            for part in said.affirmed:
                 words = value_set.match_text(part)
                 if words is not None:
                     matched = CodeRef(None, None, words)
-                    what = f'"{text.strip()}" (stated on the order)'
-                    record_stated(findings, flag, features, Evidence(reference, what, matched, None, where))
+                    what = f'"{said.text.strip()}" (stated on the order)'
+                    evidence = Evidence(reference, what, matched, None, said.where)
+                    record_stated(findings, flag, features, evidence)
                     break
     for condition in referenced_conditions(order, reading):
         judge_referenced_condition(condition, reading, findings)

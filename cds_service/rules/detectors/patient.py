@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 from cds_service.rules.detectors.conditions import NEVER_COUNTS, onset_date, status_code
 from cds_service.rules.detectors.findings import Findings, Reading, describe, parse_date, years_between
-from cds_service.rules.detectors.order_context import order_texts
 from cds_service.rules.model import Evidence, RedFlagId, Region
 
 SOURCE = "patient"
@@ -73,8 +72,8 @@ DAYS_PER_UNIT = {"day": 1, "week": 7, "wk": 7, "month": 30, "mo": 30, "year": 36
 
 def stated_onset(reading: Reading) -> date | None:
     """The onset the order's reason or notes state ("back pain for 3 months"), if any."""
-    for text, _ in order_texts(reading.order.resource):
-        found = STATED_DURATION.search(text)
+    for said in reading.order_texts():
+        found = STATED_DURATION.search(said.text)
         if found:
             number = found.group(1) or found.group(3)
             unit = (found.group(2) or found.group(4)).lower()
