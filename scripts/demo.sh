@@ -8,8 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 
-PORT=${SPINE_CDS_DEMO_PORT:-8080}
+# A free port unless one is asked for: 8080 is often taken (another service, the CDS Hooks Sandbox).
+PORT=${SPINE_CDS_DEMO_PORT:-$(.venv/bin/python -c \
+  "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 URL="http://127.0.0.1:${PORT}"
+if .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+    "$URL/healthz" 2>/dev/null; then
+  echo "Something already answers on $URL: set SPINE_CDS_DEMO_PORT to a free port" >&2
+  exit 1
+fi
 SCRATCH=$(mktemp -d)
 LOG="$SCRATCH/serve.log"
 export SPINE_CDS_AUTH=off
