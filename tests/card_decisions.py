@@ -62,6 +62,26 @@ def draft_order(
     }
 
 
+def imaging_order(
+    modality: Modality = Modality.MRI,
+    *,
+    order_id: str = "mri-1",
+    display: str | None = None,
+    regions: tuple[Region, ...] = (Region.LUMBAR,),
+) -> ImagingOrder:
+    """A draft spinal imaging order as the classifier reads it (matched by its CPT code)."""
+    resource = draft_order(modality, order_id=order_id, display=display)
+    return ImagingOrder(
+        reference=f"ServiceRequest/{order_id}",
+        resource=resource,
+        modality=modality,
+        regions=regions,
+        contrast=False,
+        matched=CodeRef("http://www.ama-assn.org/go/cpt", resource["code"]["coding"][0]["code"], display),
+        matched_by="code",
+    )
+
+
 def decision(
     pathway: Pathway,
     modality: Modality = Modality.MRI,
@@ -74,16 +94,7 @@ def decision(
     display: str | None = None,
 ) -> Decision:
     """A decision for one lumbar order, with evidence on every flag."""
-    resource = draft_order(modality, display=display)
-    order = ImagingOrder(
-        reference=f"ServiceRequest/{resource['id']}",
-        resource=resource,
-        modality=modality,
-        regions=regions,
-        contrast=False,
-        matched=CodeRef("http://www.ama-assn.org/go/cpt", resource["code"]["coding"][0]["code"], display),
-        matched_by="code",
-    )
+    order = imaging_order(modality, display=display, regions=regions)
     chosen = PATHWAY_FLAGS[pathway] if flags is None else flags
     return Decision(
         order=order,

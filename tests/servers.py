@@ -49,7 +49,8 @@ class RunningServer:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask the process to stop; kill it if it has not within 30 s."""
     process.terminate()
     try:
         process.wait(timeout=30)
@@ -87,7 +88,7 @@ def running_server(
             time.sleep(0.1)
         yield server
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @contextmanager

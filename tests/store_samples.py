@@ -7,32 +7,16 @@ from typing import Any
 
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.hooks.response import Card, HookResponse, Source, Suggestion
-from cds_service.rules.model import (
-    CodeRef,
-    Decision,
-    Evidence,
-    ImagingOrder,
-    Modality,
-    Pathway,
-    Rating,
-    RedFlag,
-    RedFlagId,
-    Region,
-)
+from cds_service.rules.model import Decision, Evidence, Modality, Pathway, Rating, RedFlag, RedFlagId
+from tests.card_decisions import imaging_order
 
 PATIENT_ID = "patient-7694b55e-b670-44a5-b426-c56027e97986"
 
 
 def lumbar_mri_decision(pathway: Pathway = Pathway.URGENT_MRI_SUSPECTED_CANCER) -> Decision:
     """An MRI lumbar spine order decided on `pathway`, with a history-of-cancer red flag."""
-    order = ImagingOrder(
-        reference=f"ServiceRequest/{uuid.uuid4()}",
-        resource={"resourceType": "ServiceRequest", "status": "draft"},
-        modality=Modality.MRI,
-        regions=(Region.LUMBAR,),
-        contrast=False,
-        matched=CodeRef("http://www.ama-assn.org/go/cpt", "72148", "MRI lumbar spine without contrast"),
-        matched_by="code",
+    order = imaging_order(
+        Modality.MRI, order_id=str(uuid.uuid4()), display="MRI lumbar spine without contrast"
     )
     flag = RedFlag(
         RedFlagId.HISTORY_OF_CANCER,
