@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from flask import Flask
 
 from cds_service.api.auth import install_auth
@@ -13,6 +18,49 @@ from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
 from cds_service.store import install_store
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class CollectGarbageBetweenRequests:
+    """WSGI middleware pausing the cyclic garbage collector while requests are being handled.
+
+    Parsing a large prefetch allocates hundreds of thousands of dicts and lists that all survive
+    until the answer is sent, so the collector, triggered every 700 allocations, walks the growing
+    record again and again: about half the time of a 5,000-resource call. The request's objects
+    are freed by reference counting when it ends; the collector runs again as soon as no request
+    is in flight, so cyclic garbage still goes, between requests.
+    """
+
+    def __init__(self, wsgi_app: WsgiApp) -> None:
+        self.wsgi_app = wsgi_app
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._paused_by_us = False
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Handle one request with the collector paused (counted, so threads share one pause)."""
+        with self._lock:
+            self._in_flight += 1
+            if self._in_flight == 1 and gc.isenabled():
+                gc.disable()
+                self._paused_by_us = True
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if self._in_flight == 0 and self._paused_by_us:
+                    self._paused_by_us = False
+                    gc.enable()
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up (knowledge, templates, modules) out of the collector's
+    reach: a full collection then walks only what requests left behind, not the whole app, which
+    otherwise shows as 30-40 ms pauses in the slowest hook calls. Call once per worker process."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,4 +77,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
+    app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     return app

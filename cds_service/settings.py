@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"  # the service's JSON logs on stderr (cds_service.*)
 
     # Request handling and FHIR fallback fetch.
-    max_body_bytes: int = 1_000_000
+    # A prefetch of a long record is large (5,000 resources are about 4.4 MB): 16 MB admits some
+    # 18,000 resources while still refusing absurd bodies before they are read.
+    max_body_bytes: int = 16_000_000
     fetch_deadline_seconds: float = 0.8
     fetch_timeout_seconds: float = 0.5
     fetch_max_pages: int = 5

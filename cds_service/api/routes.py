@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import orjson
 from flask import Blueprint, Flask, current_app, request
 from pydantic import BaseModel, ValidationError
 
@@ -64,6 +65,16 @@ def _is_json(mimetype: str) -> bool:
     )
 
 
+def parse_json(raw: bytes) -> Any:
+    """Parse a request body: orjson (about half the time of `json.loads` on a large prefetch),
+    falling back to the standard library for what orjson refuses but the service always accepted
+    (NaN, integers beyond 64 bits, lone surrogates), so no body is answered differently."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 def _json_object(limit: int) -> dict[str, Any]:
     """The request body as a JSON object: 415 when not JSON, 413 over the limit, 400 when malformed."""
     if not _is_json(request.mimetype):
@@ -74,7 +85,7 @@ def _json_object(limit: int) -> dict[str, Any]:
     if len(raw) > limit:
         raise PayloadTooLarge(f"The body is over the {limit}-byte limit")
     try:
-        body = json.loads(raw)
+        body = parse_json(raw)
     except (ValueError, RecursionError) as error:
         raise BadRequest("The body is not valid JSON") from error
     if not isinstance(body, dict):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from cds_service.app import create_app
+from cds_service.app import create_app, freeze_startup_heap
 from cds_service.settings import Settings
 
 
@@ -28,6 +28,7 @@ class ProductionServer(BaseApplication):
     def load(self) -> Flask:
         """Build the app in each worker (so each worker has its own database pool and caches)."""
         app: Flask = self.app_factory()
+        freeze_startup_heap()
         return app
 
 
