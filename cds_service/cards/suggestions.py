@@ -80,8 +80,9 @@ def _new_request(decision: Decision, code: OrderableCode) -> dict[str, Any]:
         "code": code.concept(),
     }
     for key in ("subject", "encounter", "requester"):
-        if isinstance(draft.get(key), dict):
-            request[key] = pruned_copy(draft[key])
+        # A reference made only of empty values prunes to {}, which the spec forbids sending.
+        if isinstance(draft.get(key), dict) and (reference := pruned_copy(draft[key])):
+            request[key] = reference
     return request
 
 
