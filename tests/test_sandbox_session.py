@@ -119,6 +119,7 @@ def service(
         "SPINE_CDS_FHIR_SERVERS": f"{fhir_server.base_url},{fhir_server_bearer.base_url}",
         "SPINE_CDS_MIRROR_SYSTEM_ACTIONS": "true",
         "SPINE_CDS_PATIENT_HASH_KEY": "sandbox-session-test-key",
+        "SPINE_CDS_MAX_BODY_BYTES": "1000000",
         # A loaded CI machine must not turn these tests into timeout tests.
         "SPINE_CDS_FETCH_DEADLINE_SECONDS": "10",
         "SPINE_CDS_FETCH_TIMEOUT_SECONDS": "10",
@@ -414,3 +415,29 @@ def test_an_ehr_call_fetches_with_its_token_and_never_refetches_what_matched_not
     assert no_token.status_code == 412
     assert no_token.json()["resourceType"] == "OperationOutcome"
     assert "'conditions'" in no_token.json()["issue"][0]["diagnostics"]
+
+
+def test_errors_over_http_are_the_readme_statuses_with_an_operation_outcome(
+    service: RunningServer, clients: dict[str, Client]
+) -> None:
+    sandbox = clients["sandbox"]
+    too_big = {"hook": "order-select", "padding": "x" * 1_100_000}  # over the limit set above
+    wrong_method = requests.get(service.url + SELECT, headers=sandbox.headers(SELECT), timeout=10)
+    not_json = requests.post(
+        service.url + SELECT,
+        data="x",
+        headers=sandbox.headers(SELECT) | {"Content-Type": "text/plain"},
+        timeout=10,
+    )
+    answers = {
+        404: sandbox.post("/cds-services/no-such-service", {"hook": "order-select"}),
+        405: wrong_method,
+        413: sandbox.post(SELECT, too_big),
+        415: not_json,
+        400: sandbox.post(SELECT, {"hook": "order-select"}),
+    }
+    for status, response in answers.items():
+        assert response.status_code == status, response.text[:200]
+        assert response.headers["Content-Type"].startswith("application/fhir+json")
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert "POST" in wrong_method.headers["Allow"]
