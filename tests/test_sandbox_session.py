@@ -13,21 +13,18 @@ demands a bearer token, and `null` prefetch keys that are never fetched again.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service import Settings
 from cds_service.cards.decision_extension import PAMA_RATING_URL, read_decision
+from tests.cds_clients import Client, sandbox_prefetch, template_problems
 from tests.fixtures.fhir_server import BEARER_TOKEN, FhirServer, unavailable
 from tests.hook_requests import MRI_LUMBAR, service_request
 from tests.invariants import assert_valid_hook_response, discovery_problems
@@ -42,51 +39,6 @@ SIGN = "/cds-services/spinal-imaging-order-sign"
 SNOMED = "http://snomed.info/sct"
 # The sandbox sends the reason as the display of its SNOMED picker.
 LOW_BACK_PAIN = {"system": SNOMED, "code": "279039007", "display": "Low back pain (finding)"}
-CONTEXT_TOKENS = {"{{context.patientId}}", "{{context.userId}}", "{{context.encounterId}}"}
-USER_TOKENS = {"{{userPractitionerId}}", "{{userPractitionerRoleId}}", "{{userPatientId}}"}
-DATE_PREFIXES = ("eq", "lt", "gt", "ge", "le")
-
-
-class Client:
-    """A CDS client's signing key and calls: an ES384 JWT per call, aud = the exact URL called."""
-
-    def __init__(self, iss: str, base_url: str, jku: str | None = None, origin: str | None = None) -> None:
-        self.iss, self.base_url, self.jku, self.origin = iss, base_url, jku, origin
-        self.kid = str(uuid.uuid4())
-        self.key = ec.generate_private_key(ec.SECP384R1())
-        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        self.jwks = {"keys": [{**public, "kid": self.kid, "alg": "ES384", "use": "sig"}]}
-
-    def headers(self, path: str) -> dict[str, str]:
-        """What the sandbox sends: JSON, its origin, and a fresh token for this URL."""
-        now = time.time()
-        claims = {
-            "iss": self.iss,
-            "aud": self.base_url + path,
-            "exp": round(now) + 300,
-            "iat": round(now),  # the sandbox rounds: up to half a second in the future
-            "jti": str(uuid.uuid4()),
-        }
-        header = {"kid": self.kid, "typ": "JWT"} | ({"jku": self.jku} if self.jku else {})
-        token = jwt.encode(claims, self.key, algorithm="ES384", headers=header)
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        return headers | ({"Origin": self.origin} if self.origin else {})
-
-    def get(self, path: str) -> requests.Response:
-        """GET with a token, as discovery is called."""
-        response = requests.get(self.base_url + path, headers=self.headers(path), timeout=10)
-        self._check_cors(response)
-        return response
-
-    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
-        """POST JSON with a token, as hook calls and feedback are sent."""
-        response = requests.post(self.base_url + path, json=body, headers=self.headers(path), timeout=20)
-        self._check_cors(response)
-        return response
-
-    def _check_cors(self, response: requests.Response) -> None:
-        if self.origin:  # a browser drops an answer without this header, whatever its status
-            assert response.headers.get("Access-Control-Allow-Origin") == self.origin
 
 
 @pytest.fixture(scope="module")
@@ -189,22 +141,6 @@ def pama_context(patient_id: str, study: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def sandbox_prefetch(
-    templates: dict[str, str], server: FhirServer, patient_id: str, failing: set[str]
-) -> dict[str, Any]:
-    """What the sandbox fetches itself: keys whose fetch failed or found nothing are left out."""
-    prefetch = {}
-    for key, template in templates.items():
-        if key in failing:
-            continue
-        query = template.replace("{{context.patientId}}", patient_id)
-        response = requests.get(f"{server.base_url}/{query}", headers=server.headers(), timeout=10)
-        body = response.json() if response.ok else None
-        if body and (body["resourceType"] != "Bundle" or body.get("entry")):
-            prefetch[key] = body
-    return prefetch
-
-
 def hook_call(
     hook: str, client_server: str, context: dict[str, Any], prefetch: dict[str, Any]
 ) -> dict[str, Any]:
@@ -231,26 +167,6 @@ def the_decision(body: dict[str, Any]) -> dict[str, Any]:
     decisions = [read_decision(a["resource"], Settings(auth="off")) for a in body.get("systemActions", [])]
     assert len(decisions) == 1 and decisions[0] is not None
     return decisions[0]
-
-
-def template_problems(template: str) -> list[str]:
-    """How a prefetch template breaks the spec's token rules or its restricted query subset."""
-    problems = [
-        f"token {t}" for t in re.findall(r"\{\{.*?\}\}", template) if t not in CONTEXT_TOKENS | USER_TOKENS
-    ]
-    path, _, query = template.partition("?")
-    if not query:
-        return problems + ([] if re.fullmatch(r"[A-Z][A-Za-z]+/\{\{[^}]+\}\}", path) else ["not a read"])
-    if not re.fullmatch(r"[A-Z][A-Za-z]+", path):
-        problems.append(f"not a type-level search: {path}")
-    for param in query.split("&"):
-        name, _, value = param.partition("=")
-        base, _, modifier = name.partition(":")
-        if name.startswith(("_include", "_revinclude", "_has")) or "." in name or modifier not in ("", "in"):
-            problems.append(f"parameter {name} is outside the restricted subset")
-        if base == "date" and not value.startswith(DATE_PREFIXES):
-            problems.append(f"date prefix of {value}")
-    return problems
 
 
 def test_the_sandbox_discovers_both_order_services_with_templates_it_can_fill(
