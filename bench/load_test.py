@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,21 +29,17 @@ import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from cds_service.samples import load_sample, service_id_for
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the tests' server helper
+
+from cds_service.samples import load_sample, service_id_for  # noqa: E402
+from tests.servers import free_port, running_server  # noqa: E402
+
 DEFAULT_SAMPLE = REPO / "sample_bundles" / "02-resolved-breast-cancer-new-thoracic-pain.json"
 ISSUER = "https://load-test.invalid"
 KID = "load-test-key"
 MAX_REQUESTS = 200_000  # hard cap whatever the duration
 WARM_UP_CALLS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Signer:
@@ -74,17 +67,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def wait_until_up(base: str, deadline: float, log: Path) -> None:
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    tail = "\n  ".join(log.read_text(errors="replace").splitlines()[-10:])
-    raise SystemExit(f"spine-cds serve did not answer /healthz in time; its log ends:\n  {tail}")
 
 
 class Load:
@@ -179,20 +161,14 @@ def main() -> int:
             "import sys; from cds_service.cli import main; sys.exit(main())",
             *serve,
         ]
-        with open(Path(tmp) / "server.log", "wb") as log:
-            server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                wait_until_up(base, time.monotonic() + 30, Path(tmp) / "server.log")
-                warm = Load(url, body, signer)
-                warm.run(concurrency=args.concurrency, seconds=0.1 + WARM_UP_CALLS / 100)
-                workers = worker_pids(server.pid)
-                rss_start = {pid: rss_kib(pid) for pid in workers}
-                load = Load(url, body, signer)
-                elapsed = load.run(concurrency=args.concurrency, seconds=args.seconds)
-                rss_end = {pid: rss_kib(pid) for pid in workers}
-            finally:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+        with running_server(command, port=port, log=Path(tmp) / "server.log", env=env) as server:
+            warm = Load(url, body, signer)
+            warm.run(concurrency=args.concurrency, seconds=0.1 + WARM_UP_CALLS / 100)
+            workers = worker_pids(server.process.pid)
+            rss_start = {pid: rss_kib(pid) for pid in workers}
+            load = Load(url, body, signer)
+            elapsed = load.run(concurrency=args.concurrency, seconds=args.seconds)
+            rss_end = {pid: rss_kib(pid) for pid in workers}
         if warm.errors or load.errors:
             tail = (Path(tmp) / "server.log").read_text(errors="replace").splitlines()[-5:]
             print("server log tail:", *tail, sep="\n  ")
