@@ -10,7 +10,7 @@ from flask import Flask
 from cds_service.errors import StoreUnavailable
 from cds_service.settings import Settings
 from cds_service.store.decision_store import DecisionStore
-from cds_service.store.engine import open_engine
+from cds_service.store.engine import open_engine, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,16 @@ def _patient_hash_key(settings: Settings) -> bytes:
 
 def open_store(settings: Settings) -> DecisionStore:
     """Open the store named by the settings and bring its schema to head if the database is up."""
-    engine = open_engine(
-        settings.database_url, connect_timeout_seconds=settings.database_connect_timeout_seconds
+    timeout = settings.database_connect_timeout_seconds
+    engine = open_engine(settings.database_url, connect_timeout_seconds=timeout)
+    decision_engine = None
+    if sqlite_file(engine.url) is not None:
+        decision_engine = open_engine(
+            settings.database_url, connect_timeout_seconds=timeout, sqlite_synchronous="NORMAL"
+        )
+    store = DecisionStore(
+        engine, patient_hash_key=_patient_hash_key(settings), decision_engine=decision_engine
     )
-    store = DecisionStore(engine, patient_hash_key=_patient_hash_key(settings))
     try:
         store.migrate()
     except StoreUnavailable:

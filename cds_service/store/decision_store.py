@@ -40,8 +40,12 @@ LOG_PAUSE_AFTER_FAILURE_SECONDS = 5.0
 class DecisionStore:
     """Decision and feedback log on one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: sa.Engine, *, patient_hash_key: bytes) -> None:
+    def __init__(
+        self, engine: sa.Engine, *, patient_hash_key: bytes, decision_engine: sa.Engine | None = None
+    ) -> None:
         self.engine = engine
+        # SQLite: decisions go through a connection that does not sync each commit (see engine.py).
+        self._decision_engine = decision_engine or engine
         self._patient_hash_key = patient_hash_key
         self._migrated = False
         self._migrate_lock = threading.Lock()
@@ -60,16 +64,13 @@ class DecisionStore:
                 raise StoreUnavailable("The decision store is unavailable; try again shortly.") from error
             self._migrated = True
 
-    def _insert(self, table: sa.Table, conflict_columns: Sequence[str]) -> Any:
+    def _insert(self, table: sa.Table, conflict_columns: Sequence[str], *, returning: bool = True) -> Any:
         # ON CONFLICT DO NOTHING on the unique key: a repeat is skipped even when two nodes
         # insert it at the same moment (the database, not a read-then-write check, decides).
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
         # RETURNING tells which rows were new (rowcount is not reliable across drivers).
-        return (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=list(conflict_columns))
-            .returning(table.c.id)
-        )
+        return statement.returning(table.c.id) if returning else statement
 
     def log_decisions(
         self,
@@ -99,10 +100,10 @@ class DecisionStore:
                 now=datetime.now(UTC),
             )
             self.migrate()
-            with self.engine.begin() as connection:
-                statement = self._insert(tables.decisions, ("consult_id", "service_id"))
-                for row in rows:
-                    connection.execute(statement, row)
+            with self._decision_engine.begin() as connection:
+                # No RETURNING: nothing needs to know which rows were new, so one executemany.
+                statement = self._insert(tables.decisions, ("consult_id", "service_id"), returning=False)
+                connection.execute(statement, rows)
         except (StoreUnavailable, SQLAlchemyError) as error:
             self._log_paused_until = time.monotonic() + LOG_PAUSE_AFTER_FAILURE_SECONDS
             STORE_FAILURES.labels(operation="log_decisions").inc()
@@ -151,3 +152,4 @@ class DecisionStore:
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+        self._decision_engine.dispose()
