@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ValidationError
 
 from cds_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -110,7 +110,7 @@ def list_services() -> dict[str, Any]:
 
 
 @hooks.post("/cds-services/<service_id>")
-def call_service(service_id: str) -> dict[str, Any]:
+def call_service(service_id: str) -> Response:
     """A hook call: validate the envelope, run the pipeline, log the decisions, answer the cards."""
     service = _service(service_id)
     settings = _settings()
@@ -147,7 +147,8 @@ def call_service(service_id: str) -> dict[str, Any]:
     except RecursionError as error:
         raise BadRequest(TOO_DEEP) from error
     try:
-        body = outcome.response.to_json()
+        # Straight to JSON text in pydantic's serializer: no intermediate dict for Flask to encode.
+        body = outcome.response.model_dump_json(by_alias=True, exclude_none=True)
     except (RecursionError, ValueError) as error:  # pydantic's "maximum serialization depth"
         raise BadRequest(TOO_DEEP) from error  # on junk echoed from the client's draft order
     if outcome.decisions:
@@ -161,7 +162,7 @@ def call_service(service_id: str) -> dict[str, Any]:
         )
         for decision in outcome.decisions:
             DECISIONS.labels(pathway=decision.pathway.value).inc()
-    return body
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @hooks.post("/cds-services/<service_id>/feedback")

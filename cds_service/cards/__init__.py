@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from cds_service.cards.decision_extension import decision_action
 from cds_service.cards.ids import card_uuid
 from cds_service.cards.links import links_for, override_reasons_for
-from cds_service.cards.render import action_description, card_context, markdown_text, render_card
+from cds_service.cards.render import action_describer, card_context, markdown_text, render_card
 from cds_service.cards.suggestions import build_suggestions, plan_card, suggested_codes
 from cds_service.hooks.response import Card, HookResponse, Source
 from cds_service.knowledge import Knowledge
@@ -35,7 +35,7 @@ def build_card(decision: Decision, *, knowledge: Knowledge, settings: Settings, 
         decision,
         plan,
         labels=wording.labels,
-        describe=lambda kind: action_description(kind, context),
+        describe=action_describer(context),
     )
     return Card(
         uuid=card_uuid(decision.consult_id),
