@@ -21,18 +21,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import requests
 from flask import Flask
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the tests' server helper
+sys.path.insert(0, str(REPO))  # the load generator and the tests' server helper
 
+from bench.closed_loop import closed_loop  # noqa: E402
 from cds_service.cli.serve import ProductionServer  # noqa: E402
 from cds_service.samples import load_sample, service_id_for  # noqa: E402
 from tests.servers import free_port, running_server, spine_cds_serve  # noqa: E402
@@ -54,11 +52,6 @@ def serve_hello(port: int) -> None:
 
     options = {"bind": f"127.0.0.1:{port}", "workers": WORKERS, "accesslog": None, "errorlog": "-"}
     ProductionServer(hello_app, options).run()
-
-
-def sample_request(path: Path) -> dict[str, Any]:
-    """The hook call to send: a sample Bundle made into a request (prefetch complete), or a request file."""
-    return load_sample(path).request
 
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -104,43 +97,18 @@ def run_wrk(url: str, body: str | None, seconds: int, workdir: Path) -> dict[str
 
 def run_threads(url: str, body: str | None, seconds: int) -> dict[str, float]:
     """Load with CONCURRENCY threads for a bounded time (when wrk is not installed)."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
 
-    def worker() -> None:
-        session = requests.Session()
-        mine: list[float] = []
-        failed = 0
-        while time.monotonic() < stop_at:
-            data = body.replace(INSTANCE_PLACEHOLDER, str(uuid.uuid4())) if body else None
-            began = time.perf_counter()
-            if data is None:
-                response = session.get(url, timeout=10)
-            else:
-                response = session.post(
-                    url, data=data, headers={"Content-Type": "application/json"}, timeout=10
-                )
-            mine.append((time.perf_counter() - began) * 1e3)
-            failed += response.status_code != 200
-        with lock:
-            latencies.extend(mine)
-            errors[0] += failed
+    def next_call() -> tuple[str | None, dict[str, str]]:
+        if body is None:
+            return None, {}
+        return body.replace(INSTANCE_PLACEHOLDER, str(uuid.uuid4())), {"Content-Type": "application/json"}
 
-    began = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - began
-    latencies.sort()
+    result = closed_loop(url, next_call, concurrency=CONCURRENCY, seconds=seconds)
     return {
-        "rps": len(latencies) / wall,
-        "p50_ms": statistics.median(latencies),
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
-        "errors": float(errors[0]),
+        "rps": result.rps,
+        "p50_ms": result.percentile_ms(50),
+        "p99_ms": result.percentile_ms(99),
+        "errors": float(result.error_count),
         "socket_errors": 0.0,
     }
 
@@ -201,7 +169,7 @@ def main() -> int:
         serve_hello(args.serve_hello)
         return 0
 
-    call = sample_request(args.request)
+    call = load_sample(args.request).request  # a sample Bundle made into a request, or a request file
     hook_path = f"/cds-services/{service_id_for(call)}"
     call["hookInstance"] = INSTANCE_PLACEHOLDER
     body = json.dumps(call)

@@ -16,44 +16,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import jwt
-import requests
-from cryptography.hazmat.primitives.asymmetric import ec
-
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # the tests' server helper
+sys.path.insert(0, str(REPO))  # the load generator, the tests' server helper and client key
 
+from bench.closed_loop import LoadResult, NextCall, closed_loop  # noqa: E402
 from cds_service.samples import load_sample, service_id_for  # noqa: E402
+from tests.client_keys import ClientKey  # noqa: E402
 from tests.servers import free_port, running_server  # noqa: E402
 
 DEFAULT_SAMPLE = REPO / "sample_bundles" / "02-resolved-breast-cancer-new-thoracic-pain.json"
 ISSUER = "https://load-test.invalid"
-KID = "load-test-key"
-MAX_REQUESTS = 200_000  # hard cap whatever the duration
 WARM_UP_CALLS = 50
-
-
-class Signer:
-    """Signs one CDS Hooks client JWT per call with a throwaway ES384 key."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP384R1())
-        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        self.jwks = {"keys": [{**public, "kid": KID, "alg": "ES384", "use": "sig"}]}
-
-    def token(self, aud: str) -> str:
-        now = int(time.time())
-        claims = {"iss": ISSUER, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-        return jwt.encode(claims, self.key, algorithm="ES384", headers={"kid": KID, "typ": "JWT"})
 
 
 def worker_pids(master: int) -> list[int]:
@@ -69,56 +48,16 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-class Load:
-    """Fixed-concurrency closed-loop client: each thread sends its next call when the last returns."""
+def hook_calls(body: dict[str, Any], url: str, signer: ClientKey | None) -> NextCall:
+    """Each call: the sample with a fresh hookInstance, and a freshly signed JWT when auth is on."""
 
-    def __init__(self, url: str, body: dict[str, Any], signer: Signer | None) -> None:
-        self.url = url
-        self.body = body
-        self.signer = signer
-        self.latencies: list[float] = []
-        self.errors: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    def call(self, session: requests.Session) -> None:
-        body = {**self.body, "hookInstance": str(uuid.uuid4())}
+    def next_call() -> tuple[str, dict[str, str]]:
         headers = {"Content-Type": "application/json"}
-        if self.signer is not None:
-            headers["Authorization"] = f"Bearer {self.signer.token(self.url)}"
-        data = json.dumps(body)
-        started = time.perf_counter()
-        try:
-            response = session.post(self.url, data=data, headers=headers, timeout=10)
-            outcome = "ok" if response.status_code == 200 else f"HTTP {response.status_code}"
-        except requests.RequestException as exc:
-            outcome = type(exc).__name__
-        elapsed = time.perf_counter() - started
-        with self.lock:
-            if outcome == "ok":
-                self.latencies.append(elapsed)
-            else:
-                self.errors[outcome] = self.errors.get(outcome, 0) + 1
+        if signer is not None:
+            headers["Authorization"] = f"Bearer {signer.token(url)}"
+        return json.dumps({**body, "hookInstance": str(uuid.uuid4())}), headers
 
-    def run(self, concurrency: int, seconds: float) -> float:
-        stop = time.monotonic() + seconds
-        sent = [0]
-
-        def loop() -> None:
-            with requests.Session() as session:
-                while time.monotonic() < stop:
-                    with self.lock:
-                        if sent[0] >= MAX_REQUESTS:
-                            return
-                        sent[0] += 1
-                    self.call(session)
-
-        started = time.monotonic()
-        threads = [threading.Thread(target=loop) for _ in range(concurrency)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return time.monotonic() - started
+    return next_call
 
 
 def main() -> int:
@@ -140,7 +79,7 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"{base}/cds-services/{service_id_for(body)}"
-    signer = Signer() if args.auth == "on" else None
+    signer = ClientKey("ES384", "load-test-key", iss=ISSUER) if args.auth == "on" else None
 
     with tempfile.TemporaryDirectory(prefix="spine-cds-load-") as tmp:
         env = {
@@ -152,7 +91,7 @@ def main() -> int:
         }
         if signer is not None:
             issuers = Path(tmp) / "issuers.json"
-            issuers.write_text(json.dumps({ISSUER: {"jwks": signer.jwks}}))
+            issuers.write_text(json.dumps({ISSUER: {"jwks": {"keys": [signer.jwk]}}}))
             env["SPINE_CDS_TRUSTED_ISSUERS"] = str(issuers)
         serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
         command = [
@@ -162,42 +101,40 @@ def main() -> int:
             *serve,
         ]
         with running_server(command, port=port, log=Path(tmp) / "server.log", env=env) as server:
-            warm = Load(url, body, signer)
-            warm.run(concurrency=args.concurrency, seconds=0.1 + WARM_UP_CALLS / 100)
+            calls = hook_calls(body, url, signer)
+            warm = closed_loop(url, calls, concurrency=args.concurrency, seconds=0.1 + WARM_UP_CALLS / 100)
             workers = worker_pids(server.process.pid)
             rss_start = {pid: rss_kib(pid) for pid in workers}
-            load = Load(url, body, signer)
-            elapsed = load.run(concurrency=args.concurrency, seconds=args.seconds)
+            load = closed_loop(url, calls, concurrency=args.concurrency, seconds=args.seconds)
             rss_end = {pid: rss_kib(pid) for pid in workers}
         if warm.errors or load.errors:
             tail = (Path(tmp) / "server.log").read_text(errors="replace").splitlines()[-5:]
             print("server log tail:", *tail, sep="\n  ")
 
-    report(args, sample.name, elapsed, load, warm, rss_start, rss_end)
+    report(args, sample.name, load, warm, rss_start, rss_end)
     return 1 if load.errors or warm.errors else 0
 
 
 def report(
     args: argparse.Namespace,
     sample: str,
-    elapsed: float,
-    load: Load,
-    warm: Load,
+    load: LoadResult,
+    warm: LoadResult,
     rss_start: dict[int, int],
     rss_end: dict[int, int],
 ) -> None:
     """Print the figures a release note needs."""
     done = len(load.latencies)
-    cuts = statistics.quantiles(load.latencies, n=100) if done >= 2 else [float("nan")] * 99
-    errors = sum(load.errors.values())
     print(
         f"sample: {sample}; auth {args.auth}; gunicorn {args.workers} workers; concurrency {args.concurrency}"
     )
-    print(f"duration: {elapsed:.1f} s; requests ok: {done}; errors: {errors} {load.errors or ''}")
-    print(f"warm-up errors: {sum(warm.errors.values())} {warm.errors or ''}")
-    print(f"throughput: {done / elapsed:.1f} requests/s")
-    slowest = max(load.latencies or [0.0]) * 1000
-    print(f"latency: p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, max {slowest:.1f} ms")
+    print(
+        f"duration: {load.seconds:.1f} s; requests ok: {done}; errors: {load.error_count} {load.errors or ''}"
+    )
+    print(f"warm-up errors: {warm.error_count} {warm.errors or ''}")
+    print(f"throughput: {load.rps:.1f} requests/s")
+    p50, p99, slowest = load.percentile_ms(50), load.percentile_ms(99), max(load.latencies or [0.0]) * 1000
+    print(f"latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {slowest:.1f} ms")
     for pid, start in rss_start.items():
         end = rss_end.get(pid, 0)
         print(f"worker {pid} RSS: {start / 1024:.1f} MiB -> {end / 1024:.1f} MiB ({end - start:+d} KiB)")

@@ -6,16 +6,13 @@ the sandbox does; `template_problems` checks a discovery prefetch template again
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import uuid
 from typing import Any
 
-import jwt
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.client_keys import ClientKey
 from tests.fixtures.fhir_server import FhirServer
 
 CONTEXT_TOKENS = {"{{context.patientId}}", "{{context.userId}}", "{{context.encounterId}}"}
@@ -27,24 +24,14 @@ class Client:
     """A CDS client's signing key and calls: an ES384 JWT per call, aud = the exact URL called."""
 
     def __init__(self, iss: str, base_url: str, jku: str | None = None, origin: str | None = None) -> None:
-        self.iss, self.base_url, self.jku, self.origin = iss, base_url, jku, origin
-        self.kid = str(uuid.uuid4())
-        self.key = ec.generate_private_key(ec.SECP384R1())
-        public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
-        self.jwks = {"keys": [{**public, "kid": self.kid, "alg": "ES384", "use": "sig"}]}
+        self.base_url, self.jku, self.origin = base_url, jku, origin
+        self.key = ClientKey("ES384", iss=iss)
+        self.jwks = {"keys": [{**self.key.jwk, "alg": "ES384", "use": "sig"}]}
 
     def headers(self, path: str) -> dict[str, str]:
         """What the sandbox sends: JSON, its origin, and a fresh token for this URL."""
-        now = time.time()
-        claims = {
-            "iss": self.iss,
-            "aud": self.base_url + path,
-            "exp": round(now) + 300,
-            "iat": round(now),  # the sandbox rounds: up to half a second in the future
-            "jti": str(uuid.uuid4()),
-        }
-        header = {"kid": self.kid, "typ": "JWT"} | ({"jku": self.jku} if self.jku else {})
-        token = jwt.encode(claims, self.key, algorithm="ES384", headers=header)
+        now = round(time.time())  # the sandbox rounds iat: up to half a second in the future
+        token = self.key.token(self.base_url + path, header={"jku": self.jku}, iat=now, exp=now + 300)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         return headers | ({"Origin": self.origin} if self.origin else {})
 

@@ -18,13 +18,13 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
 from cds_service.api.issuers import load_trusted_issuers
 from cds_service.api.replay import JtiCache, ReplayCacheFull
 from cds_service.metrics import AUTH_FAILURES
+from tests.client_keys import ClientKey
 
 PUBLIC_URL = "https://cds.example.org/spine"
 ISS = "https://ehr.example.org"
@@ -33,32 +33,6 @@ DISCOVERY = "/cds-services"
 SERVICE = "/cds-services/spinal-imaging-order-select"
 FEEDBACK = "/cds-services/spinal-imaging-order-select/feedback"
 REPO = Path(__file__).resolve().parent.parent
-
-
-class Signer:
-    """A CDS client's signing key and the matching public JWK."""
-
-    def __init__(self, alg: str, kid: str) -> None:
-        self.alg = alg
-        self.kid = kid
-        if alg.startswith("ES"):
-            curve = ec.SECP384R1() if alg == "ES384" else ec.SECP256R1()
-            self.private: Any = ec.generate_private_key(curve)
-            self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private.public_key()))
-        else:
-            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            self.jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key()))
-        self.jwk["kid"] = kid
-
-    def token(self, aud: str | list[str] | None, header: dict[str, Any] | None = None, **claims: Any) -> str:
-        """A token as a CDS client would send it; claims given as None are left out."""
-        now = int(time.time())
-        body = {"iss": ISS, "aud": aud, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
-        body.update(claims)
-        body = {name: value for name, value in body.items() if value is not None}
-        headers = {"kid": self.kid, "typ": "JWT", **(header or {})}
-        headers = {name: value for name, value in headers.items() if value is not None}
-        return jwt.encode(body, self.private, algorithm=self.alg, headers=headers)
 
 
 def b64(data: bytes) -> str:
@@ -75,13 +49,13 @@ def valid_claims(aud: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def es384() -> Signer:
-    return Signer("ES384", "ehr-ec-1")
+def es384() -> ClientKey:
+    return ClientKey("ES384", "ehr-ec-1")
 
 
 @pytest.fixture(scope="module")
-def rs384() -> Signer:
-    return Signer("RS384", "ehr-rsa-1")
+def rs384() -> ClientKey:
+    return ClientKey("RS384", "ehr-rsa-1")
 
 
 def write_issuers(tmp_path: Path, issuers: dict[str, Any]) -> str:
@@ -101,7 +75,7 @@ def auth_settings(tmp_path: Path, issuers: dict[str, Any], **overrides: Any) -> 
 
 
 @pytest.fixture
-def client(tmp_path: Path, es384: Signer, rs384: Signer) -> FlaskClient:
+def client(tmp_path: Path, es384: ClientKey, rs384: ClientKey) -> FlaskClient:
     issuers = {
         ISS: {"jwks": {"keys": [es384.jwk, rs384.jwk]}},
         TENANT_ISS: {"jwks": {"keys": [es384.jwk]}, "tenants": ["practice-a"]},
@@ -122,40 +96,51 @@ HOOK_BODY = {
     "hookInstance": str(uuid.uuid4()),
     "context": {"userId": "Practitioner/1", "patientId": "1", "selections": [], "draftOrders": {}},
 }
+FEEDBACK_BODY = {
+    "feedback": [
+        {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-02T10:15:00Z"}
+    ]
+}
 
 
 # --- accepted ------------------------------------------------------------------------------
 
 
-def test_ehr_with_es384_key_discovers_the_services(client: FlaskClient, es384: Signer) -> None:
+def test_ehr_with_es384_key_discovers_the_services(client: FlaskClient, es384: ClientKey) -> None:
     response = client.get(DISCOVERY, headers=bearer(es384.token(PUBLIC_URL + DISCOVERY)))
     assert response.status_code == 200
+    assert [s["id"] for s in response.get_json()["services"]] == [
+        "spinal-imaging-order-select",
+        "spinal-imaging-order-sign",
+    ]
 
 
-def test_ehr_with_rs384_key_calls_a_hook_service(client: FlaskClient, rs384: Signer) -> None:
+def test_ehr_with_rs384_key_calls_a_hook_service(client: FlaskClient, rs384: ClientKey) -> None:
     response = client.post(SERVICE, json=HOOK_BODY, headers=bearer(rs384.token(PUBLIC_URL + SERVICE)))
-    assert response.status_code != 401
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}  # nothing selected: nothing to advise on
 
 
-def test_feedback_is_accepted_with_a_token_for_the_feedback_url(client: FlaskClient, es384: Signer) -> None:
-    response = client.post(
-        FEEDBACK, json={"feedback": []}, headers=bearer(es384.token(PUBLIC_URL + FEEDBACK))
-    )
-    assert response.status_code != 401
+def test_feedback_is_accepted_with_a_token_for_the_feedback_url(
+    client: FlaskClient, es384: ClientKey
+) -> None:
+    response = client.post(FEEDBACK, json=FEEDBACK_BODY, headers=bearer(es384.token(PUBLIC_URL + FEEDBACK)))
+    assert response.status_code == 200
+    assert response.get_json() == {}
 
 
-def test_audience_may_be_a_list_naming_the_url_called(client: FlaskClient, es384: Signer) -> None:
+def test_audience_may_be_a_list_naming_the_url_called(client: FlaskClient, es384: ClientKey) -> None:
     token = es384.token([PUBLIC_URL + "/elsewhere", PUBLIC_URL + DISCOVERY])
     assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
 
 
-def test_sandbox_iat_rounded_into_the_future_is_within_leeway(client: FlaskClient, es384: Signer) -> None:
+def test_sandbox_iat_rounded_into_the_future_is_within_leeway(client: FlaskClient, es384: ClientKey) -> None:
     now = int(time.time())
     token = es384.token(PUBLIC_URL + DISCOVERY, iat=now + 1, exp=now + 301)
     assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
 
 
-def test_allowed_tenant_is_accepted(client: FlaskClient, es384: Signer) -> None:
+def test_allowed_tenant_is_accepted(client: FlaskClient, es384: ClientKey) -> None:
     token = es384.token(PUBLIC_URL + DISCOVERY, iss=TENANT_ISS, tenant="practice-a")
     assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
 
@@ -195,26 +180,26 @@ def test_garbage_token_is_refused(client: FlaskClient) -> None:
     refused(client, "not.a.jwt", reason="malformed-token")
 
 
-def test_forged_signature_is_refused(client: FlaskClient, es384: Signer) -> None:
-    forger = Signer("ES384", es384.kid)  # same kid, different private key
+def test_forged_signature_is_refused(client: FlaskClient, es384: ClientKey) -> None:
+    forger = ClientKey("ES384", es384.kid)  # same kid, different private key
     refused(client, forger.token(PUBLIC_URL + DISCOVERY), reason="bad-signature")
 
 
-def test_expired_token_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_expired_token_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     now = int(time.time())
     refused(client, es384.token(PUBLIC_URL + DISCOVERY, iat=now - 600, exp=now - 120), reason="expired")
 
 
-def test_token_issued_in_the_future_beyond_leeway_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_token_issued_in_the_future_beyond_leeway_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     now = int(time.time())
     refused(client, es384.token(PUBLIC_URL + DISCOVERY, iat=now + 120, exp=now + 400), reason="not-yet-valid")
 
 
-def test_token_not_yet_valid_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_token_not_yet_valid_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     refused(client, es384.token(PUBLIC_URL + DISCOVERY, nbf=int(time.time()) + 120), reason="not-yet-valid")
 
 
-def test_token_living_for_days_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_token_living_for_days_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     refused(
         client,
         es384.token(PUBLIC_URL + DISCOVERY, exp=int(time.time()) + 3 * 86400),
@@ -222,7 +207,7 @@ def test_token_living_for_days_is_refused(client: FlaskClient, es384: Signer) ->
     )
 
 
-def test_replayed_token_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_replayed_token_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     token = es384.token(PUBLIC_URL + DISCOVERY)
     assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
     before = failures("replayed-jti")
@@ -230,7 +215,7 @@ def test_replayed_token_is_refused(client: FlaskClient, es384: Signer) -> None:
     assert failures("replayed-jti") == before + 1
 
 
-def test_refused_token_does_not_use_up_its_jti(client: FlaskClient, es384: Signer) -> None:
+def test_refused_token_does_not_use_up_its_jti(client: FlaskClient, es384: ClientKey) -> None:
     jti = str(uuid.uuid4())
     refused(client, es384.token(PUBLIC_URL + SERVICE, jti=jti))  # wrong audience
     assert (
@@ -238,29 +223,31 @@ def test_refused_token_does_not_use_up_its_jti(client: FlaskClient, es384: Signe
     )
 
 
-def test_discovery_token_used_on_a_service_url_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_discovery_token_used_on_a_service_url_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     before = failures("wrong-audience")
     refused(client, es384.token(PUBLIC_URL + DISCOVERY), SERVICE)
     assert failures("wrong-audience") == before + 1
 
 
-def test_service_token_used_on_feedback_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_service_token_used_on_feedback_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     refused(client, es384.token(PUBLIC_URL + SERVICE), FEEDBACK)
 
 
-def test_token_for_another_host_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_token_for_another_host_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     refused(client, es384.token("https://evil.example.org/spine" + DISCOVERY))
 
 
 @pytest.mark.parametrize("missing", ["jti", "exp", "iat", "aud"])
-def test_token_without_a_required_claim_is_refused(client: FlaskClient, es384: Signer, missing: str) -> None:
+def test_token_without_a_required_claim_is_refused(
+    client: FlaskClient, es384: ClientKey, missing: str
+) -> None:
     if missing == "aud":
         refused(client, es384.token(None))
     else:
         refused(client, es384.token(PUBLIC_URL + DISCOVERY, **{missing: None}))
 
 
-def test_unknown_issuer_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_unknown_issuer_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     refused(
         client,
         es384.token(PUBLIC_URL + DISCOVERY, iss="https://stranger.example.org"),
@@ -269,7 +256,7 @@ def test_unknown_issuer_is_refused(client: FlaskClient, es384: Signer) -> None:
 
 
 @pytest.mark.parametrize("tenant", ["practice-b", None])
-def test_tenant_not_allowed_is_refused(client: FlaskClient, es384: Signer, tenant: str | None) -> None:
+def test_tenant_not_allowed_is_refused(client: FlaskClient, es384: ClientKey, tenant: str | None) -> None:
     refused(
         client,
         es384.token(PUBLIC_URL + DISCOVERY, iss=TENANT_ISS, tenant=tenant),
@@ -277,14 +264,14 @@ def test_tenant_not_allowed_is_refused(client: FlaskClient, es384: Signer, tenan
     )
 
 
-def test_alg_none_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_alg_none_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     header = {"alg": "none", "typ": "JWT", "kid": es384.kid}
     before = failures("algorithm-not-allowed")
     refused(client, unsigned_token(header, valid_claims(PUBLIC_URL + DISCOVERY)))
     assert failures("algorithm-not-allowed") == before + 1
 
 
-def test_hs256_signed_with_the_public_key_as_secret_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_hs256_signed_with_the_public_key_as_secret_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     secret = es384.private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -296,22 +283,22 @@ def test_hs256_signed_with_the_public_key_as_secret_is_refused(client: FlaskClie
     refused(client, f"{signing_input}.{b64(signature)}", reason="algorithm-not-allowed")
 
 
-def test_es256_header_on_a_p384_key_is_refused(client: FlaskClient, es384: Signer) -> None:
-    confused = Signer("ES256", es384.kid)
+def test_es256_header_on_a_p384_key_is_refused(client: FlaskClient, es384: ClientKey) -> None:
+    confused = ClientKey("ES256", es384.kid)
     refused(client, confused.token(PUBLIC_URL + DISCOVERY), reason="algorithm-not-allowed")
 
 
-def test_token_without_kid_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_token_without_kid_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     before = failures("missing-kid")
     refused(client, es384.token(PUBLIC_URL + DISCOVERY, header={"kid": None}))
     assert failures("missing-kid") == before + 1
 
 
 def test_token_with_unknown_kid_is_refused(client: FlaskClient) -> None:
-    refused(client, Signer("ES384", "someone-else").token(PUBLIC_URL + DISCOVERY), reason="unknown-kid")
+    refused(client, ClientKey("ES384", "someone-else").token(PUBLIC_URL + DISCOVERY), reason="unknown-kid")
 
 
-def test_jku_not_allowlisted_is_refused(client: FlaskClient, es384: Signer) -> None:
+def test_jku_not_allowlisted_is_refused(client: FlaskClient, es384: ClientKey) -> None:
     refused(
         client,
         es384.token(PUBLIC_URL + DISCOVERY, header={"jku": "https://attacker.example.org/jwks.json"}),
@@ -324,31 +311,32 @@ def test_jku_not_allowlisted_is_refused(client: FlaskClient, es384: Signer) -> N
 
 def test_probes_metrics_and_api_document_need_no_token(client: FlaskClient) -> None:
     for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
-        assert client.get(path).status_code != 401, path
+        assert client.get(path).status_code == 200, path
 
 
 def test_browser_preflight_needs_no_token(client: FlaskClient) -> None:
     response = client.options(SERVICE, headers={"Origin": "https://ehr.example.org"})
-    assert response.status_code != 401
+    assert response.status_code == 200
+    assert "POST" in response.headers["Allow"]
 
 
 def test_refused_token_is_never_logged_but_the_reason_is(
-    client: FlaskClient, es384: Signer, caplog: pytest.LogCaptureFixture
+    client: FlaskClient, es384: ClientKey, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token = es384.token(PUBLIC_URL + DISCOVERY, exp=int(time.time()) - 100, iat=int(time.time()) - 400)
-    client.get(DISCOVERY, headers=bearer(token))
+    assert client.get(DISCOVERY, headers=bearer(token)).status_code == 401
     assert "expired" in caplog.text
     assert token not in caplog.text
     assert token.split(".")[2] not in caplog.text
 
 
 def test_accepted_token_is_never_logged(
-    client: FlaskClient, es384: Signer, caplog: pytest.LogCaptureFixture
+    client: FlaskClient, es384: ClientKey, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token = es384.token(PUBLIC_URL + DISCOVERY)
-    client.get(DISCOVERY, headers=bearer(token))
+    assert client.get(DISCOVERY, headers=bearer(token)).status_code == 200
     assert token.split(".")[2] not in caplog.text
 
 
@@ -361,7 +349,7 @@ def test_auth_off_lets_local_development_call_without_a_token(
     assert app.test_client().get(DISCOVERY).status_code == 200
 
 
-def test_auth_on_without_issuers_refuses_everyone(tmp_path: Path, es384: Signer) -> None:
+def test_auth_on_without_issuers_refuses_everyone(tmp_path: Path, es384: ClientKey) -> None:
     settings = Settings(auth="on", public_url=PUBLIC_URL, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
     client = create_app(settings).test_client()
     assert client.get(DISCOVERY, headers=bearer(es384.token(PUBLIC_URL + DISCOVERY))).status_code == 401
@@ -425,7 +413,7 @@ def url_client(tmp_path: Path, url: str, **overrides: Any) -> FlaskClient:
 
 
 def test_keys_from_the_issuers_url_are_fetched_once_and_cached(
-    tmp_path: Path, jwks_server: JwksServer, es384: Signer
+    tmp_path: Path, jwks_server: JwksServer, es384: ClientKey
 ) -> None:
     jwks_server.keys = [es384.jwk]
     client = url_client(tmp_path, jwks_server.url)
@@ -436,30 +424,30 @@ def test_keys_from_the_issuers_url_are_fetched_once_and_cached(
 
 
 def test_rotated_key_is_found_by_refetching_on_unknown_kid(
-    tmp_path: Path, jwks_server: JwksServer, es384: Signer
+    tmp_path: Path, jwks_server: JwksServer, es384: ClientKey
 ) -> None:
     jwks_server.keys = [es384.jwk]
     client = url_client(tmp_path, jwks_server.url, jwks_refetch_interval_seconds=0)
     assert client.get(DISCOVERY, headers=bearer(es384.token(PUBLIC_URL + DISCOVERY))).status_code == 200
-    rotated = Signer("ES384", "ehr-ec-2")
+    rotated = ClientKey("ES384", "ehr-ec-2")
     jwks_server.keys = [es384.jwk, rotated.jwk]
     assert client.get(DISCOVERY, headers=bearer(rotated.token(PUBLIC_URL + DISCOVERY))).status_code == 200
     assert jwks_server.fetches == 2
 
 
 def test_unknown_kids_do_not_make_the_service_hammer_the_issuer(
-    tmp_path: Path, jwks_server: JwksServer, es384: Signer
+    tmp_path: Path, jwks_server: JwksServer, es384: ClientKey
 ) -> None:
     jwks_server.keys = [es384.jwk]
     client = url_client(tmp_path, jwks_server.url)
     assert client.get(DISCOVERY, headers=bearer(es384.token(PUBLIC_URL + DISCOVERY))).status_code == 200
     for n in range(5):
-        refused(client, Signer("ES384", f"forged-{n}").token(PUBLIC_URL + DISCOVERY))
+        refused(client, ClientKey("ES384", f"forged-{n}").token(PUBLIC_URL + DISCOVERY))
     assert jwks_server.fetches == 1
 
 
 def test_jku_other_than_the_issuers_url_is_never_fetched(
-    tmp_path: Path, jwks_server: JwksServer, es384: Signer
+    tmp_path: Path, jwks_server: JwksServer, es384: ClientKey
 ) -> None:
     jwks_server.keys = [es384.jwk]
     client = url_client(tmp_path, "https://ehr.example.org/.well-known/jwks.json")
@@ -469,7 +457,7 @@ def test_jku_other_than_the_issuers_url_is_never_fetched(
     assert jwks_server.fetches == 0
 
 
-def test_unreachable_key_url_is_a_401_not_a_500(tmp_path: Path, es384: Signer) -> None:
+def test_unreachable_key_url_is_a_401_not_a_500(tmp_path: Path, es384: ClientKey) -> None:
     client = url_client(tmp_path, "http://127.0.0.1:9/jwks.json", jwks_fetch_timeout_seconds=0.5)
     refused(client, es384.token(PUBLIC_URL + DISCOVERY), reason="jwks-unavailable")
 
