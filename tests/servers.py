@@ -67,11 +67,12 @@ def running_server(
     log: Path,
     env: Mapping[str, str] | None = None,
     probe: str = "/healthz",
+    cwd: Path = REPO,
 ) -> Iterator[RunningServer]:
     """Run `command` (which listens on `port`), yield once `probe` answers 200, stop it after."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=REPO, env=dict(env or os.environ), stdout=out, stderr=subprocess.STDOUT
+            command, cwd=cwd, env=dict(env or os.environ), stdout=out, stderr=subprocess.STDOUT
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log)
     try:

@@ -14,7 +14,8 @@ from prometheus_client import REGISTRY
 from cds_service.errors import PreconditionFailed
 from cds_service.fhir.queries import OBSERVATION_CODES, PREFETCH_TEMPLATES
 from tests.fhir_calls import TOKEN, fetch_everything, settings_for
-from tests.fixtures.fhir_server import BEARER_TOKEN, FhirServer, free_port
+from tests.fixtures.fhir_server import BEARER_TOKEN, FhirServer
+from tests.servers import free_port
 
 SYNTHEA = Path(__file__).resolve().parent / "data" / "synthea"
 LARGEST = SYNTHEA / "Austin_Franecki_f23eef30-acb2-49da-8091-159b61dc1ed5.json"

@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
 from cds_service.samples import expected_pathway, request_from_bundle, sample_files
-from tests.fixtures.fhir_server import FhirServer, free_port
+from tests.fixtures.fhir_server import FhirServer
+from tests.servers import free_port
 
 SAMPLES = sample_files(Path(__file__).resolve().parent.parent / "sample_bundles")
 

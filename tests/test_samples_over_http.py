@@ -19,7 +19,7 @@ from cds_service.cards.decision_extension import read_decision
 from cds_service.rules.model import Pathway
 from cds_service.samples import NO_DECISION, expected_pathway, load_sample, sample_files, service_id_for
 from tests.conftest import SAMPLES
-from tests.fixtures.fhir_server import unavailable
+from tests.fixtures import unavailable
 from tests.invariants import assert_valid_hook_response
 from tests.servers import ServerDidNotStart, spine_cds_serve
 

@@ -25,7 +25,8 @@ import requests
 from cds_service import Settings
 from cds_service.cards.decision_extension import PAMA_RATING_URL, read_decision
 from tests.cds_clients import Client, sandbox_prefetch, template_problems
-from tests.fixtures.fhir_server import BEARER_TOKEN, FhirServer, unavailable
+from tests.fixtures import unavailable
+from tests.fixtures.fhir_server import BEARER_TOKEN, FhirServer
 from tests.hook_requests import MRI_LUMBAR, service_request
 from tests.invariants import assert_valid_hook_response, discovery_problems
 from tests.servers import SPINE_CDS, RunningServer, ServerDidNotStart, spine_cds_serve
