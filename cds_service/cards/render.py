@@ -136,6 +136,11 @@ def card_context(
             for ev in decision.recent_infection_bloods
         ],
         "suggested": suggested,
+        "deceased": (
+            {"what": markdown_text(decision.deceased.what), "date": decision.deceased.date or ""}
+            if decision.deceased
+            else None
+        ),
         "guideline": {"label": guideline.label, "url": guideline.url, "version": guideline.version},
     }
 

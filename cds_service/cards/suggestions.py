@@ -7,7 +7,7 @@ apply it; suggestion uuids derive from the consult id so feedback joins the deci
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
@@ -31,6 +31,16 @@ class CardPlan:
 
 
 def plan_card(decision: Decision) -> CardPlan:
+    """Choose the indicator and suggestions from the pathway, the ordered modality and the patient."""
+    plan = pathway_plan(decision)
+    # A record that says the patient has died is never quiet or merely informative: the order may be
+    # on the wrong patient, or the record wrong, and the GP must look before anything is booked.
+    if decision.deceased is not None and plan.indicator in (None, "info"):
+        return replace(plan, indicator="warning")
+    return plan
+
+
+def pathway_plan(decision: Decision) -> CardPlan:
     """Choose the indicator and suggestions from the pathway and the ordered modality."""
     modality = decision.order.modality
     pathway = decision.pathway

@@ -141,6 +141,8 @@ class Decision:
     rationale: str = ""  # one sentence: why this pathway (for the card detail and audit)
     # Recent CRP/WCC results already on record, so the infection card need not order them again.
     recent_infection_bloods: tuple[Evidence, ...] = ()
+    # The record says the patient has died: the card asks the GP to check the patient and the record.
+    deceased: Evidence | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -45,6 +45,7 @@ def decide(order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, 
         recent_infection_bloods=(
             tuple(findings.infection_bloods) if rule.pathway == Pathway.MRI_WITH_INFECTION_BLOODS else ()
         ),
+        deceased=findings.deceased,
         extras={"rule": rule.id, "features": sorted(findings.features), "age": findings.age},
     )
 

@@ -57,6 +57,8 @@ class PathwayRules:
             return False
         if "flags_all" in when and not set(when["flags_all"]) <= flags:
             return False
+        if "flags_none" in when and flags & set(when["flags_none"]):
+            return False
         if "features_any" in when and not features & set(when["features_any"]):
             return False
         if "features_all" in when and not set(when["features_all"]) <= features:

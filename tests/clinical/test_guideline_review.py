@@ -177,7 +177,7 @@ def test_suspected_discitis_in_a_systemically_unwell_patient_goes_to_the_emergen
 def test_fever_reads_the_same_as_a_condition_or_an_observation() -> None:
     coded = decision_for(record(condition("386661006", "Fever")))
     measured = decision_for(record(observation("8310-5", 101.3, "[degF]")))
-    assert coded.pathway == measured.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+    assert coded.pathway == measured.pathway == Pathway.MRI_WITH_INFECTION_BLOODS
     assert RedFlagId.SYSTEMICALLY_UNWELL in coded.red_flag_ids
     assert RedFlagId.SYSTEMICALLY_UNWELL in measured.red_flag_ids
 

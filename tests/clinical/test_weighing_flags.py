@@ -70,10 +70,11 @@ def test_unreadable_problem_list_is_reported_as_not_checked():
     assert any(text.startswith("conditions") for text in decision.not_checked)
 
 
-def test_high_heart_rate_is_systemically_unwell():
+def test_heart_rate_of_140_is_a_high_risk_sign_that_goes_to_the_emergency_department():
+    """NICE NG51: a heart rate above 130 is a high-risk sign; with spinal pain, not an outpatient scan."""
     decision = decision_for(record(observation("8867-4", 140, "/min")))
     assert RedFlagId.SYSTEMICALLY_UNWELL in decision.red_flag_ids
-    assert decision.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+    assert decision.pathway == Pathway.EMERGENCY_DEPARTMENT
 
 
 def test_thoracic_back_pain_active_for_a_year_is_persistent_thoracic_pain():

@@ -33,6 +33,7 @@ class Findings:
     measured: set[str] = field(default_factory=set)  # "weight-series", "vital-signs": data that exists
     sciatica: list[Evidence] = field(default_factory=list)  # becomes a flag only with limb weakness
     age: int | None = None
+    deceased: Evidence | None = None  # the record says the patient has died: a wrong-patient warning
 
     def add(self, flag: RedFlagId, evidence: Evidence, *features: str) -> None:
         """Record a red flag (once per piece of evidence) and the features it brings."""

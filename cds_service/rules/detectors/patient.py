@@ -27,6 +27,7 @@ def detect_patient(reading: Reading, findings: Findings) -> None:
     if patient is None or "patient" in reading.record.unavailable:
         findings.note_unchecked("the patient's age could not be read, so the age flags were not checked")
         return
+    findings.deceased = deceased(patient, reading.on)
     born = parse_date(patient.get("birthDate"))
     if born is None:
         findings.note_unchecked("no birth date on record, so the age flags were not checked")
@@ -59,6 +60,24 @@ def detect_patient(reading: Reading, findings: Findings) -> None:
     )
     what = f"Aged {age} at the order date, new presentation: {since}"
     findings.add(flag, Evidence(reference=None, what=what, date=reading.on.isoformat(), source=SOURCE))
+
+
+def deceased(patient: dict[str, object], on: date) -> Evidence | None:
+    """Evidence that the record marks the patient as dead by the order date, else None."""
+    died = patient.get("deceasedDateTime")
+    reference = f"Patient/{patient['id']}" if isinstance(patient.get("id"), str) else None
+    if isinstance(died, str):
+        when = parse_date(died)
+        # A death dated after the order (an old order evaluated later) does not concern that order.
+        if when is not None and when > on:
+            return None
+        if when is None:
+            return Evidence(reference, "The record says the patient has died", None, None, SOURCE)
+        what = f"The record says the patient died on {when.isoformat()}"
+        return Evidence(reference, what, None, when.isoformat(), SOURCE)
+    if patient.get("deceasedBoolean") is True:
+        return Evidence(reference, "The record marks the patient as deceased", None, None, SOURCE)
+    return None
 
 
 # "back pain for 3 months", "2 weeks of pain", "since 10 days": the GP's stated duration of the episode.
