@@ -1,13 +1,18 @@
-"""Decisions, responses and feedback items shaped as the pipeline and EHRs produce them."""
+"""Decisions, responses and feedback items shaped as the pipeline and EHRs produce them, and the
+feedback rows a service kept."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+from flask import Flask
+
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.hooks.response import Card, HookResponse, Source, Suggestion
 from cds_service.rules.model import Decision, Evidence, Modality, Pathway, Rating, RedFlag, RedFlagId
+from cds_service.store import get_store, tables
 from tests.card_decisions import imaging_order
 
 PATIENT_ID = "patient-7694b55e-b670-44a5-b426-c56027e97986"
@@ -76,3 +81,9 @@ def overridden(
         "overrideReason": reason,
         "outcomeTimestamp": "2026-11-20T10:16:00Z",
     }
+
+
+def stored_feedback(app: Flask) -> list[sa.Row]:
+    """The feedback rows the app's store kept."""
+    with get_store(app).engine.connect() as connection:
+        return list(connection.execute(sa.select(tables.feedback)))

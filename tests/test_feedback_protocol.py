@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.hook_requests import SELECT_URL, SIGN_URL
+from tests.store_samples import stored_feedback
 from tests.test_hook_protocol import assert_outcome
 
 FEEDBACK_URL = f"{SELECT_URL}/feedback"
@@ -24,15 +27,19 @@ def item(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def test_a_dismissed_card_is_acknowledged_with_200(client: FlaskClient) -> None:
-    response = client.post(FEEDBACK_URL, json={"feedback": [item()]})
-    assert response.status_code == 200
+def acknowledged(response: TestResponse) -> None:
+    """The spec's answer to feedback: 200 with an empty JSON object."""
+    assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json() == {}
+
+
+def test_a_dismissed_card_is_acknowledged_with_200(client: FlaskClient) -> None:
+    acknowledged(client.post(FEEDBACK_URL, json={"feedback": [item()]}))
 
 
 def test_an_accepted_suggestion_is_acknowledged(client: FlaskClient) -> None:
     accepted = item(outcome="accepted", acceptedSuggestions=[{"id": "0d9f7a6e-cancel"}])
-    assert client.post(FEEDBACK_URL, json={"feedback": [accepted]}).status_code == 200
+    acknowledged(client.post(FEEDBACK_URL, json={"feedback": [accepted]}))
 
 
 def test_sandbox_override_reason_without_display_is_accepted(client: FlaskClient) -> None:
@@ -40,25 +47,29 @@ def test_sandbox_override_reason_without_display_is_accepted(client: FlaskClient
     reason = {
         "reason": {"code": "suspected-cancer", "system": "https://spine-cds.example.org/fhir/CodeSystem/x"}
     }
-    assert client.post(FEEDBACK_URL, json={"feedback": [item(overrideReason=reason)]}).status_code == 200
+    acknowledged(client.post(FEEDBACK_URL, json={"feedback": [item(overrideReason=reason)]}))
 
 
 def test_override_with_only_a_comment_is_accepted(client: FlaskClient) -> None:
     reason = {"userComment": "seen by spinal surgeon last week"}
-    assert client.post(FEEDBACK_URL, json={"feedback": [item(overrideReason=reason)]}).status_code == 200
+    acknowledged(client.post(FEEDBACK_URL, json={"feedback": [item(overrideReason=reason)]}))
 
 
-def test_feedback_for_several_cards_in_one_post(client: FlaskClient) -> None:
+def test_feedback_for_several_cards_in_one_post(client: FlaskClient, app: Flask) -> None:
     items = [item(card=f"card-{i}") for i in range(5)]
-    assert client.post(f"{SIGN_URL}/feedback", json={"feedback": items}).status_code == 200
+    acknowledged(client.post(f"{SIGN_URL}/feedback", json={"feedback": items}))
+    assert sorted(row.card_uuid for row in stored_feedback(app)) == [f"card-{i}" for i in range(5)]
 
 
-def test_client_extensions_on_feedback_are_accepted_and_not_kept(client: FlaskClient) -> None:
+def test_client_extensions_on_feedback_are_accepted_and_not_kept(client: FlaskClient, app: Flask) -> None:
     deep: Any = {"a": 1}
     for _ in range(600):
         deep = [deep]
     extended = item(extension={"org.example.trace": deep}, vendorField="x")
-    assert client.post(FEEDBACK_URL, json={"feedback": [extended]}).status_code == 200
+    acknowledged(client.post(FEEDBACK_URL, json={"feedback": [extended]}))
+    [row] = stored_feedback(app)
+    assert (row.card_uuid, row.outcome) == (CARD, "overridden")
+    assert not any("org.example" in str(value) or value == "x" for value in row)
 
 
 @pytest.mark.parametrize(

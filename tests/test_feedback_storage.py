@@ -18,14 +18,15 @@ from cds_service import Settings, create_app
 from cds_service.cli import main
 from cds_service.store import get_store, tables
 from tests.fixtures.postgres import PostgresCluster, remove_cluster, start_cluster
-from tests.store_samples import accepted, lumbar_mri_decision, overridden, response_with_cards
+from tests.store_samples import (
+    accepted,
+    lumbar_mri_decision,
+    overridden,
+    response_with_cards,
+    stored_feedback,
+)
 
 FEEDBACK_URL = "/cds-services/spinal-imaging-order-sign/feedback"
-
-
-def _stored(app: Flask) -> list[sa.Row]:
-    with get_store(app).engine.connect() as connection:
-        return list(connection.execute(sa.select(tables.feedback)))
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_many_concurrent_feedback_posts_are_all_stored_exactly_once(postgres_app
         thread.join()
 
     assert set(statuses) == {200}
-    rows = _stored(postgres_app)
+    rows = stored_feedback(postgres_app)
     assert len(rows) == len(items)
     assert sorted((r.card_uuid, r.outcome) for r in rows) == sorted((i["card"], i["outcome"]) for i in items)
 
@@ -75,7 +76,7 @@ def test_the_same_item_posted_twice_is_stored_once(client: Any, app: Flask) -> N
     item = overridden(lumbar_mri_decision(), comment="patient declined")
     assert client.post(FEEDBACK_URL, json={"feedback": [item]}).status_code == 200
     assert client.post(FEEDBACK_URL, json={"feedback": [item]}).status_code == 200
-    [row] = _stored(app)
+    [row] = stored_feedback(app)
     assert row.outcome == "overridden" and row.has_comment
 
 
@@ -95,7 +96,7 @@ def test_feedback_while_the_database_is_down_gets_503_and_the_retry_is_kept(
 
     outage_cluster.start()
     assert client.post(FEEDBACK_URL, json={"feedback": [during]}).status_code == 200  # the EHR's retry
-    assert {row.card_uuid for row in _stored(app)} == {before["card"], during["card"]}
+    assert {row.card_uuid for row in stored_feedback(app)} == {before["card"], during["card"]}
     assert client.get("/readyz").status_code == 200
 
 

@@ -234,10 +234,12 @@ def test_junk_in_draft_orders_is_ignored(client: FlaskClient) -> None:
 
 
 def test_unknown_fields_from_newer_clients_are_accepted(client: FlaskClient) -> None:
-    body = hook_call([], selections=["ServiceRequest/none"])
+    body = hook_call([service_request(MRI_LUMBAR)])
     body["org.example.vendorField"] = True
     body["context"]["org.example.more"] = {"a": 1}
-    assert post(client, SELECT_URL, body).status_code == 200
+    response = post(client, SELECT_URL, body)
+    assert response.status_code == 200
+    assert decided_orders(response.get_json()) == ["ServiceRequest/example-request-id"]
 
 
 # --- needs the pipeline (classification, rules and cards) ------------------------------------
