@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 
+def operation_outcome(message: str, code: str, diagnostics: str | None = None) -> dict[str, Any]:
+    """A one-issue FHIR R4 OperationOutcome (`code` from http://hl7.org/fhir/issue-type)."""
+    issue: dict[str, Any] = {"severity": "error", "code": code, "details": {"text": message}}
+    if diagnostics:
+        issue["diagnostics"] = diagnostics
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
 class CdsError(Exception):
     """Base of every error the service answers with a 4xx/5xx and an OperationOutcome."""
 
@@ -18,14 +26,7 @@ class CdsError(Exception):
 
     def operation_outcome(self) -> dict[str, Any]:
         """The FHIR R4 OperationOutcome that goes in the response body."""
-        issue: dict[str, Any] = {
-            "severity": "error",
-            "code": self.code,
-            "details": {"text": self.message},
-        }
-        if self.diagnostics:
-            issue["diagnostics"] = self.diagnostics
-        return {"resourceType": "OperationOutcome", "issue": [issue]}
+        return operation_outcome(self.message, self.code, self.diagnostics)
 
 
 class BadRequest(CdsError):

@@ -10,7 +10,6 @@ never logged.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from flask import Flask, Response, request
 
+from cds_service.api.errors import outcome_response
 from cds_service.api.issuers import (
     IssuerConfig,
     IssuerRegistry,
@@ -176,9 +176,7 @@ def build_verifier(settings: Settings) -> TokenVerifier:
 
 
 def _unauthorized() -> Response:
-    body = Unauthorized("Authentication required").operation_outcome()
-    # Same media type as every other error body (api/errors.py), so clients need one parser.
-    response = Response(json.dumps(body), status=401, mimetype="application/fhir+json")
+    response = outcome_response(Unauthorized("Authentication required").operation_outcome(), 401)
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from cds_service.errors import CdsError
+from cds_service.errors import CdsError, operation_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +32,6 @@ ISSUE_CODE_BY_STATUS = {
     429: "throttled",
     503: "transient",
 }
-
-
-def operation_outcome(message: str, code: str, diagnostics: str | None = None) -> dict[str, Any]:
-    """A one-issue FHIR R4 OperationOutcome."""
-    issue: dict[str, Any] = {"severity": "error", "code": code, "details": {"text": message}}
-    if diagnostics:
-        issue["diagnostics"] = diagnostics
-    return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
 def outcome_response(body: dict[str, Any], status: int) -> Response:

@@ -21,18 +21,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
+from cds_service.api.errors import outcome_response
+from cds_service.api.routes import SERVICES_KEY
+from cds_service.errors import operation_outcome
 from cds_service.metrics import REQUEST_LATENCY
 from cds_service.store import get_store
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is echoed into our logs and headers, so accept only short, plain tokens.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# Declared by the routes module; read here to keep metric labels to the services that exist.
-_SERVICES_KEY = "spine_cds.services"
-_OUTCOME_MIMETYPE = "application/fhir+json"
 
 access_log = logging.getLogger("cds_service.access")
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged as a field.
@@ -97,7 +97,7 @@ def _start_request() -> None:
 def _service_label() -> str:
     """The service id for declared services, else the route template: labels stay bounded."""
     service_id = (request.view_args or {}).get("service_id")
-    declared = {service.id for service in current_app.extensions.get(_SERVICES_KEY, ())}
+    declared = {service.id for service in current_app.extensions.get(SERVICES_KEY, ())}
     if service_id in declared:
         return str(service_id)
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -125,11 +125,8 @@ def _finish_request(response: Response) -> Response:
 
 
 def _outcome(status: int, problems: list[str]) -> Response:
-    issues = [{"severity": "error", "code": "transient", "details": {"text": text}} for text in problems]
-    response = jsonify({"resourceType": "OperationOutcome", "issue": issues})
-    response.status_code = status
-    response.mimetype = _OUTCOME_MIMETYPE
-    return response
+    issues = [operation_outcome(text, "transient")["issue"][0] for text in problems]
+    return outcome_response({"resourceType": "OperationOutcome", "issue": issues}, status)
 
 
 @observability.get("/healthz")
