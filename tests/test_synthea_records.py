@@ -74,10 +74,19 @@ def test_active_methotrexate_is_immunosuppression():
     assert RedFlagId.CORTICOSTEROID_USE not in decision.red_flag_ids  # topical cream and inhaler only
 
 
-@pytest.mark.parametrize("prefix", ["Adán_Pulido", "Cary_O'Hara", "Austin_Franecki", "Twyla_Moen"])
-def test_deceased_patients_and_odd_file_names_are_read_without_error(prefix):
+@pytest.mark.parametrize(
+    "prefix, died_on",
+    [
+        # Dates of death as the Synthea files state them (Patient.deceasedDateTime).
+        ("Adán_Pulido", "2007-03-25"),
+        ("Cary_O'Hara", None),
+        ("Austin_Franecki", "1989-07-25"),
+        ("Twyla_Moen", None),
+    ],
+)
+def test_deceased_patients_and_odd_file_names_are_read(prefix: str, died_on: str | None) -> None:
     decision = decide_for(prefix)
-    assert decision.pathway in set(Pathway)
+    assert (decision.deceased.date if decision.deceased else None) == died_on
     for flag in decision.red_flags:
         assert flag.evidence
 
