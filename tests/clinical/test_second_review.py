@@ -8,7 +8,9 @@ engine; the reasoning is in pathway-rules.json (condition `infection-suspected`,
 
 from __future__ import annotations
 
-from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId
+import pytest
+
+from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId, Region
 from tests.clinical.builders import (
     condition,
     days_ago,
@@ -101,3 +103,26 @@ def test_living_patient_and_a_death_after_the_order_date_raise_no_deceased_warni
     assert decision_for(record(who=patient(70, deceasedBoolean=False))).deceased is None
     later = patient(70, deceasedDateTime="2027-02-01")
     assert decision_for(record(who=later)).deceased is None
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "neck pain, clumsy hands and unsteady gait",
+        "?cervical myelopathy",
+        "Lhermitte's sign on neck flexion",
+        "pins and needles in both hands",
+    ],
+)
+def test_signs_of_cervical_cord_compression_go_to_the_emergency_department(note: str) -> None:
+    """Guideline: 'widespread / progressive neurology (... cord compression in cervical spine)'."""
+    order = imaging_order(Modality.MRI, Region.CERVICAL, note=note)
+    decision = decision_for(record(who=patient(62)), order)
+    assert decision.pathway == Pathway.EMERGENCY_DEPARTMENT
+    assert RedFlagId.PROGRESSIVE_NEUROLOGY in decision.red_flag_ids
+
+
+def test_no_myelopathic_signs_in_the_note_is_not_read_as_cord_compression() -> None:
+    order = imaging_order(Modality.MRI, Region.CERVICAL, note="no myelopathy, gait normal")
+    decision = decision_for(record(who=patient(62)), order)
+    assert RedFlagId.PROGRESSIVE_NEUROLOGY not in decision.red_flag_ids
