@@ -126,3 +126,16 @@ def test_no_myelopathic_signs_in_the_note_is_not_read_as_cord_compression() -> N
     order = imaging_order(Modality.MRI, Region.CERVICAL, note="no myelopathy, gait normal")
     decision = decision_for(record(who=patient(62)), order)
     assert RedFlagId.PROGRESSIVE_NEUROLOGY not in decision.red_flag_ids
+
+
+def test_hiv_written_in_full_is_one_red_flag_not_also_immunosuppression() -> None:
+    """'Human immunodeficiency virus infection' is the HIV flag; counting it twice would fake 'several'."""
+    hiv = condition("86406008", "Human immunodeficiency virus infection", onset=days_ago(3000))
+    decision = decision_for(record(hiv))
+    assert decision.red_flag_ids == (RedFlagId.HIV,)
+    assert decision.pathway == Pathway.IMAGING_MAY_BE_APPROPRIATE
+
+
+def test_a_recorded_immunocompromised_state_is_still_immunosuppression() -> None:
+    decision = decision_for(record(), imaging_order(note="immunocompromised after chemotherapy"))
+    assert RedFlagId.IMMUNOSUPPRESSION in decision.red_flag_ids
