@@ -8,7 +8,7 @@ the resources whose codes they look up.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -178,6 +178,10 @@ class PatientRecord:
     def with_code(self, system: str, code: str) -> list[Resource]:
         """Resources whose main code is system|code (cost independent of record size)."""
         return self._by_code.get((system, code), [])
+
+    def indexed_codes(self) -> Collection[tuple[str, str]]:
+        """Every (system, code) some resource's main code carries (what `with_code` can find)."""
+        return self._by_code.keys()
 
     def with_any_code(self, codes: Iterable[tuple[str, str]]) -> list[Resource]:
         """Resources whose main code is any of the (system, code) pairs, each once."""

@@ -9,12 +9,14 @@ features too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from cds_service.fhir.record import PatientRecord, Resource, concept_text, reference_of
 from cds_service.knowledge import Knowledge
+from cds_service.rules.detectors.lookups import KnowledgeLookups
 from cds_service.rules.detectors.order_words import affirmed_parts, order_texts
 from cds_service.rules.model import AskAbout, CodeRef, Evidence, ImagingOrder, RedFlag, RedFlagId
 
@@ -63,6 +65,16 @@ class Reading:
     _loose_conditions: list[Resource] | None = None
     _worded_conditions: dict[str, list[tuple[Resource, str]]] | None = None
     _order_texts: list[OrderText] | None = None
+    _conditions_in: dict[str, list[tuple[Resource, CodeRef]]] = field(default_factory=dict)
+    _lookups: KnowledgeLookups | None = None
+    _coded_keys: dict[str, list[tuple[int, tuple[str, str]]]] | None = None
+
+    @property
+    def lookups(self) -> KnowledgeLookups:
+        """The per-process lookups for this knowledge (text matches, the value sets of each code)."""
+        if self._lookups is None:
+            self._lookups = KnowledgeLookups.for_knowledge(self.knowledge)
+        return self._lookups
 
     def threshold(self, name: str) -> Any:
         """A named threshold from knowledge/thresholds.json."""
@@ -98,28 +110,58 @@ class Reading:
                 by_text.setdefault(concept_text(code), []).append(res)
             else:
                 loose.append(res)
-        words = ConditionWords.for_knowledge(self.knowledge)
+        words = self.lookups.words
         worded: dict[str, list[tuple[Resource, str]]] = {}
         for text, group in by_text.items():
-            for value_set_id, matched in words.matches(text):
+            for value_set_id, matched in words.matches(text).items():
                 worded.setdefault(value_set_id, []).extend((res, matched) for res in group)
         self._loose_conditions, self._worded_conditions = loose, worded
 
     def order_texts(self) -> list[OrderText]:
         """The order's free texts with their affirmed parts, worked out once per decision."""
         if self._order_texts is None:
-            self._order_texts = [
-                OrderText(text, where, tuple(affirmed_parts(text)))
-                for text, where in order_texts(self.order.resource)
-            ]
+            words = self.lookups.words
+            self._order_texts = []
+            for text, where in order_texts(self.order.resource):
+                parts = tuple(affirmed_parts(text))
+                matches = tuple(words.matches(part) for part in parts)
+                self._order_texts.append(OrderText(text, where, parts, matches))
         return self._order_texts
 
+    def coded(self, value_set_id: str) -> list[Resource]:
+        """Resources of any type whose main code is one the value set lists exactly.
+
+        The same as `record.with_any_code(value_set.keys())`, in the same order, but found from the
+        record's codes, each looked up once per decision, rather than from every set's codes.
+        """
+        self.knowledge.value_set(value_set_id)  # an unknown set is a mistake: fail as before
+        if self._coded_keys is None:
+            by_set: dict[str, list[tuple[int, tuple[str, str]]]] = {}
+            sets_of_code = self.lookups.sets_of_code
+            for key in self.record.indexed_codes():
+                for set_id, place in sets_of_code.get(key, ()):
+                    by_set.setdefault(set_id, []).append((place, key))
+            self._coded_keys = by_set
+        found = self._coded_keys.get(value_set_id)
+        if not found:
+            return []
+        return self.record.with_any_code(key for _, key in sorted(found))
+
     def conditions_in(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
-        """Conditions whose code (or, uncoded, whose text) is in the value set, each with what matched."""
+        """Conditions whose code (or, uncoded, whose text) is in the value set, each with what matched.
+
+        Worked out once per decision and value set (several detectors ask about the same sets).
+        """
+        found = self._conditions_in.get(value_set_id)
+        if found is None:
+            found = self._conditions_in[value_set_id] = self._find_conditions(value_set_id)
+        return found
+
+    def _find_conditions(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
         value_set = self.knowledge.value_set(value_set_id)
         out: list[tuple[Resource, CodeRef]] = []
         seen: set[int] = set()
-        indexed = self.record.with_any_code(value_set.keys())
+        indexed = self.coded(value_set_id)
         for res in [*indexed, *self.loose_conditions()]:
             if res.get("resourceType") != "Condition" or id(res) in seen:
                 continue
@@ -141,48 +183,8 @@ class OrderText:
     text: str
     where: str
     affirmed: tuple[str, ...]
-
-
-class ConditionWords:
-    """Which value sets' text patterns each distinct condition text matches, remembered per process.
-
-    Records repeat the same few condition texts, so each is matched against the patterns once.
-    """
-
-    MEMO_LIMIT = 20_000
-    _by_knowledge: dict[int, tuple[Knowledge, ConditionWords]] = {}
-
-    def __init__(self, knowledge: Knowledge) -> None:
-        self.patterned = [
-            (value_set_id, value_set)
-            for value_set_id, value_set in knowledge.value_sets.items()
-            if value_set.text_patterns and "imaging" not in value_set_id
-        ]
-        self.memo: dict[str, tuple[tuple[str, str], ...]] = {}
-
-    @classmethod
-    def for_knowledge(cls, knowledge: Knowledge) -> ConditionWords:
-        """The matcher for this knowledge (built once; keyed by the loaded knowledge's identity)."""
-        cached = cls._by_knowledge.get(id(knowledge))
-        if cached is None or cached[0] is not knowledge:
-            made = cls(knowledge)
-            cls._by_knowledge[id(knowledge)] = (knowledge, made)
-            return made
-        return cached[1]
-
-    def matches(self, text: str) -> tuple[tuple[str, str], ...]:
-        """(value set id, matched words) for every value set whose text patterns match this text."""
-        found = self.memo.get(text)
-        if found is None:
-            found = tuple(
-                (value_set_id, words)
-                for value_set_id, value_set in self.patterned
-                if text and (words := value_set.match_text(text)) is not None
-            )
-            if len(self.memo) >= self.MEMO_LIMIT:
-                self.memo.clear()
-            self.memo[text] = found
-        return found
+    # For each affirmed part: {value set id: the words its text patterns matched}.
+    matches: tuple[Mapping[str, str], ...] = ()
 
 
 def _snomed_only(concept: Any) -> bool:

@@ -73,10 +73,9 @@ def readings(
     reading: Reading, value_set_id: str, convert: Convert, since: date
 ) -> list[tuple[date, float, Resource]]:
     """Dated, converted values of a value set's observations from `since` to the order date, oldest first."""
-    value_set = reading.knowledge.value_set(value_set_id)
     out: list[tuple[date, float, Resource]] = []
     floor = since.isoformat()
-    for res in reading.record.with_any_code(value_set.keys()):
+    for res in reading.coded(value_set_id):
         if res.get("resourceType") != "Observation" or status_of(res) in VOID:
             continue
         raw = res.get("effectiveDateTime")

@@ -34,21 +34,23 @@ def detect_order_context(reading: Reading, findings: Findings) -> None:
     """Red flags in the order's coded reasons, referenced conditions, free text and the session's drafts."""
     order = reading.order.resource
     reference = reading.order.reference
+    reasons = [coding for concept in as_list(order.get("reasonCode")) for coding in codings(concept)]
+    texts = reading.order_texts()
     for flag_vs, flag, features in TEXT_FLAGS:
         value_set = reading.knowledge.value_set(flag_vs)
-        for concept in as_list(order.get("reasonCode")):
-            for system, code, display in codings(concept):
-                if value_set.contains(system, code):
-                    matched = CodeRef(system, code, display)
-                    record_stated(
-                        findings,
-                        flag,
-                        features,
-                        Evidence(reference, describe(matched), matched, None, "order reason"),
-                    )
-        for said in reading.order_texts():
-            for part in said.affirmed:
-                words = value_set.match_text(part)
+        for system, code, display in reasons:
+            if value_set.contains(system, code):
+                matched = CodeRef(system, code, display)
+                record_stated(
+                    findings,
+                    flag,
+                    features,
+                    Evidence(reference, describe(matched), matched, None, "order reason"),
+                )
+        for said in texts:
+            # Each part's value-set matches were worked out once, for every set (Reading.order_texts).
+            for part_matches in said.matches:
+                words = part_matches.get(flag_vs)
                 if words is not None:
                     matched = CodeRef(None, None, words)
                     what = f'"{said.text.strip()}" (stated on the order)'

@@ -34,7 +34,7 @@ def procedures_in(reading: Reading, value_set_id: str) -> list[tuple[Resource, C
     """Procedures in the value set: coded ones through the index, uncoded ones by their text."""
     value_set = reading.knowledge.value_set(value_set_id)
     out = []
-    for res in reading.record.with_any_code(value_set.keys()):
+    for res in reading.coded(value_set_id):
         if res.get("resourceType") == "Procedure":
             matched = value_set.match(res.get("code"))
             if matched is not None:
