@@ -92,6 +92,14 @@ def _service_id(service_ids: list[str]) -> dict[str, Any]:
     }
 
 
+# Authentication checks each token against the database shared by every node (see api/auth.py).
+REPLAY_STORE_DOWN = {
+    "description": "The database that guards against token replay is down: retry later",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {FHIR_JSON: {"schema": _ref("OperationOutcome")}},
+}
+
+
 def _hook_operations(service_ids: list[str]) -> dict[str, Any]:
     secured: list[dict[str, list[str]]] = [{"cdsClientJwt": []}]
     return {
@@ -100,7 +108,11 @@ def _hook_operations(service_ids: list[str]) -> dict[str, Any]:
                 "operationId": "discovery",
                 "summary": "CDS Hooks discovery: the services and their prefetch templates",
                 "security": secured,
-                "responses": {"200": _json("DiscoveryResponse", "The services"), **_errors("401")},
+                "responses": {
+                    "200": _json("DiscoveryResponse", "The services"),
+                    **_errors("401"),
+                    "503": REPLAY_STORE_DOWN,
+                },
             }
         },
         "/cds-services/{service_id}": {
@@ -116,6 +128,7 @@ def _hook_operations(service_ids: list[str]) -> dict[str, Any]:
                     ),
                     **_errors("400", "401", "404", "413", "415"),
                     "412": _json("OperationOutcome", "Nothing about the patient could be read", FHIR_JSON),
+                    "503": REPLAY_STORE_DOWN,
                 },
             }
         },

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     jwt_leeway_seconds: int = 30  # clock skew on exp/iat/nbf; the sandbox rounds iat to the second
     jwt_max_lifetime_seconds: int = 3600  # exp - iat; best practice keeps tokens short (cds-hooks docs)
-    jti_cache_size: int = 100_000  # seen jti kept until their token expires; full cache fails closed
+    jti_cache_size: int = 100_000  # per-process cache in front of the shared seen_tokens table
     jwks_fetch_timeout_seconds: float = 2.0
     jwks_cache_seconds: int = 3600  # a fetched JWK Set is trusted this long before re-fetching
     jwks_refetch_interval_seconds: int = 60  # at most one re-fetch per URL per interval on an unknown kid

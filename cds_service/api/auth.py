@@ -3,9 +3,14 @@
 Follows the CDS Hooks 2.0 security section and its best practices: `iss` allowlisted, `jku`
 allowlisted for that issuer, an asymmetric signature (never `none` or HMAC) by a key in the
 issuer's JWK Set, `aud` equal to the URL called, `exp`/`iat`/`nbf` within a small clock skew,
-`jti` never seen before, `tenant` allowlisted when the issuer names tenants. Any failure is a
-bare 401; the reason goes to the server log and a metric, never to the caller, and the token is
-never logged.
+`jti` never seen before by any worker or node, `tenant` allowlisted when the issuer names tenants.
+Any failure is a bare 401; the reason goes to the server log and a metric, never to the caller, and
+the token is never logged.
+
+When the database holding the shared replay table is down, a token cannot be checked against the
+other nodes: it is refused (fail closed), but with 503 and Retry-After, not 401. A 401 tells the EHR
+its credentials are wrong, which is false and may make it stop calling or alert on its keys; a 503
+says "try again", and the EHR's retry succeeds once the database is back.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from cds_service.api.issuers import (
     JwksUnavailable,
     load_trusted_issuers,
 )
-from cds_service.api.replay import JtiCache, ReplayCacheFull
-from cds_service.errors import Unauthorized
+from cds_service.api.replay import JtiCache, ReplayGuard, SharedSeenTokens
+from cds_service.errors import StoreUnavailable, Unauthorized
 from cds_service.metrics import AUTH_FAILURES
 from cds_service.settings import Settings
+from cds_service.store import get_store
+from cds_service.store.seen_tokens import SeenTokens
 
 log = logging.getLogger("cds_service.auth")
 
@@ -57,13 +64,15 @@ class TokenVerifier:
     """Verifies CDS Hooks client JWTs against the trusted issuers; one per app."""
 
     registry: IssuerRegistry
-    replay: JtiCache
+    replay: ReplayGuard
     algorithms: frozenset[str]
     leeway_seconds: int
     max_lifetime_seconds: int
 
     def verify(self, token: str, audience: str) -> dict[str, Any]:
-        """Return the verified claims, or raise AuthFailure with the reason."""
+        """Return the verified claims, or raise AuthFailure with the reason.
+
+        Raises StoreUnavailable when the replay check cannot reach the shared table."""
         try:
             unverified_token = jwt.decode_complete(token, options={"verify_signature": False})
             header: dict[str, Any] = unverified_token["header"]
@@ -147,16 +156,14 @@ class TokenVerifier:
             raise AuthFailure("tenant-not-allowed")
 
     def _check_replay(self, iss: str, claims: dict[str, Any]) -> None:
-        try:
-            first = self.replay.first_use(iss, claims["jti"], float(claims["exp"]) + self.leeway_seconds)
-        except ReplayCacheFull as exc:
-            raise AuthFailure("replay-cache-full", str(exc)) from exc
-        if not first:
+        if not self.replay.first_use(iss, claims["jti"], float(claims["exp"]) + self.leeway_seconds):
             raise AuthFailure("replayed-jti")
 
 
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """A verifier for the issuers in SPINE_CDS_TRUSTED_ISSUERS (none trusted if unset)."""
+def build_verifier(settings: Settings, seen_tokens: SharedSeenTokens) -> TokenVerifier:
+    """A verifier for the issuers in SPINE_CDS_TRUSTED_ISSUERS (none trusted if unset).
+
+    `seen_tokens` is the deployment's shared table of token ids (the replay authority)."""
     issuers = load_trusted_issuers(settings.trusted_issuers) if settings.trusted_issuers else {}
     unknown = set(settings.jwt_algorithms) - ASYMMETRIC_ALGORITHMS
     if unknown:
@@ -168,11 +175,20 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     )
     return TokenVerifier(
         registry=IssuerRegistry(issuers=issuers, cache=cache),
-        replay=JtiCache(max_entries=settings.jti_cache_size),
+        replay=ReplayGuard(local=JtiCache(max_entries=settings.jti_cache_size), shared=seen_tokens),
         algorithms=frozenset(settings.jwt_algorithms),
         leeway_seconds=settings.jwt_leeway_seconds,
         max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
     )
+
+
+def _replay_store_down() -> Response:
+    response = outcome_response(
+        StoreUnavailable("The service cannot check tokens right now; try again shortly.").operation_outcome(),
+        503,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _unauthorized() -> Response:
@@ -200,7 +216,7 @@ def install_auth(app: Flask) -> None:
             "can call it. Use this for local development only."
         )
         return
-    verifier = build_verifier(settings)
+    verifier = build_verifier(settings, SeenTokens(get_store(app)))
     if not verifier.registry.issuers:
         log.error(
             "SPINE_CDS_AUTH=on but no trusted issuers are configured (SPINE_CDS_TRUSTED_ISSUERS): "
@@ -218,6 +234,14 @@ def install_auth(app: Flask) -> None:
             if token is None:
                 raise AuthFailure("missing-token")
             verifier.verify(token, audience=public_url + request.path)
+        except StoreUnavailable as outage:
+            AUTH_FAILURES.labels(reason="replay-store-unavailable").inc()
+            log.error(
+                "client JWT not checked for replay: database unavailable (%s); answered 503 path=%s",
+                type(outage.__cause__ or outage).__name__,
+                request.path,
+            )
+            return _replay_store_down()
         except AuthFailure as failure:
             AUTH_FAILURES.labels(reason=failure.reason).inc()
             try:

@@ -51,6 +51,11 @@ class DecisionStore:
         self._migrate_lock = threading.Lock()
         self._log_paused_until = 0.0
 
+    @property
+    def decision_engine(self) -> sa.Engine:
+        """The engine for frequent small writes (on SQLite, commits are not synced one by one)."""
+        return self._decision_engine
+
     def migrate(self) -> None:
         """Bring the schema to head (once per process); raises StoreUnavailable if the database is down."""
         if self._migrated:

@@ -1,7 +1,8 @@
 """The decision and feedback log's tables (the schema the migrations build, as SQLAlchemy Core).
 
 No column holds patient data: the patient id is a keyed hash, and free-text override comments are
-reduced to whether one was given.
+reduced to whether one was given. `seen_tokens` holds no token, only a hash of each client JWT's
+issuer and id (see seen_tokens.py).
 """
 
 from __future__ import annotations
@@ -58,4 +59,13 @@ feedback = sa.Table(
     sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("item_key", name="uq_feedback_item_key"),
+)
+
+seen_tokens = sa.Table(
+    "seen_tokens",
+    metadata,
+    # SHA-256 (hex) of the issuer and the jti: the replay key shared by every worker and node.
+    sa.Column("token_key", sa.String(64), primary_key=True),
+    # Unix second after which the token is refused anyway (exp + leeway): then the row may go.
+    sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
 )
