@@ -92,6 +92,7 @@ def _suggested_orders() -> dict[str, Any]:
     return raw
 
 
+@cache  # every card asks for the same few codes; OrderableCode.concept() hands out copies
 def imaging_code(modality: str, regions: tuple[Region, ...]) -> OrderableCode:
     """The code of an `mri` or `xray` of these regions (several regions: the whole spine)."""
     table = _suggested_orders()[modality]
@@ -107,6 +108,7 @@ def imaging_code(modality: str, regions: tuple[Region, ...]) -> OrderableCode:
     return _orderable(table[key])
 
 
+@cache
 def orderable(name: str) -> OrderableCode:
     """A named order or reason: physiotherapy-referral, crp, full-blood-count, suspected-malignancy-reason."""
     return _orderable(_suggested_orders()[name])
