@@ -64,12 +64,27 @@ def pruned_copy(value: Any) -> Any:
     Real clients send `code.coding: [{}]` or `note: []`; a resource we send back must not.
     """
     if isinstance(value, dict):
-        out = {k: pruned_copy(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+        out = {}
+        for key, item in value.items():
+            kept = _pruned_item(item)
+            if kept is not _EMPTY:
+                out[key] = kept
+        return out
     if isinstance(value, list):
-        items = [pruned_copy(v) for v in value]
-        return [v for v in items if v not in (None, "", [], {})]
+        return [kept for item in value if (kept := _pruned_item(item)) is not _EMPTY]
     return value
+
+
+_EMPTY = object()
+
+
+def _pruned_item(item: Any) -> Any:
+    """An element's pruned copy, or _EMPTY when it is null, "" or (once pruned) an empty object or list."""
+    # Scalars are returned as they are without a call: a card copies the order two or three times.
+    if isinstance(item, (dict, list)):
+        copied = pruned_copy(item)
+        return copied if copied else _EMPTY
+    return _EMPTY if item is None or item == "" else item
 
 
 def reference_of(resource: Resource) -> str | None:
