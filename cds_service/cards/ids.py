@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 
@@ -9,11 +10,22 @@ def _consult_uuid(consult_id: str) -> uuid.UUID:
     return uuid.UUID(consult_id.removeprefix("urn:uuid:"))
 
 
+def _uuid5(namespace: uuid.UUID, name: str) -> str:
+    """`str(uuid.uuid5(namespace, name))` in half the time (a card makes two to four of them)."""
+    # SHA-1 because RFC 4122 name-based version 5 uuids are defined with it (not for security).
+    sha1 = hashlib.sha1(namespace.bytes + name.encode("utf-8"), usedforsecurity=False)
+    digest = bytearray(sha1.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def card_uuid(consult_id: str) -> str:
     """The uuid of the one card shown for a decision."""
-    return str(uuid.uuid5(_consult_uuid(consult_id), "card"))
+    return _uuid5(_consult_uuid(consult_id), "card")
 
 
 def suggestion_uuid(consult_id: str, key: str) -> str:
     """The uuid of one suggestion on that card; `key` names the suggestion ("cancel-order", ...)."""
-    return str(uuid.uuid5(_consult_uuid(consult_id), f"suggestion:{key}"))
+    return _uuid5(_consult_uuid(consult_id), f"suggestion:{key}")

@@ -185,12 +185,16 @@ def action_describer(context: dict[str, Any]) -> Callable[[str], str]:
     """
     actions = template("actions.md.j2")
     rendering: Any = None
+    described: dict[str, str] = {}  # "cancel-order" is asked for by every suggestion that cancels
 
     def describe(kind: str) -> str:
         nonlocal rendering
-        if rendering is None:
-            rendering = actions.new_context(context)
-        block = actions.blocks[kind.replace("-", "_")]
-        return one_sentence("".join(block(rendering)))
+        found = described.get(kind)
+        if found is None:
+            if rendering is None:
+                rendering = actions.new_context(context)
+            block = actions.blocks[kind.replace("-", "_")]
+            found = described[kind] = one_sentence("".join(block(rendering)))
+        return found
 
     return describe

@@ -1,0 +1,94 @@
+"""The hook call's shortcuts find exactly what the plain lookups find (they exist only for speed).
+
+Card and suggestion uuids are what feedback and the decision log join on; the record's code lookups
+and the value sets' text matches decide which red flags are found and in what order evidence is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from cds_service.cards.ids import card_uuid, suggestion_uuid
+from cds_service.fhir.record import RECORD_TYPES, PatientRecord
+from cds_service.knowledge import load_knowledge
+from cds_service.rules.detectors.findings import Reading
+from cds_service.rules.detectors.lookups import KnowledgeLookups
+from cds_service.rules.model import CodeRef, ImagingOrder, Modality, Region
+
+SYNTHEA = Path(__file__).parent / "data" / "synthea"
+SAMPLES = Path(__file__).parent.parent / "sample_bundles"
+ORDER = ImagingOrder(
+    reference="ServiceRequest/mri",
+    resource={"resourceType": "ServiceRequest", "id": "mri", "status": "draft"},
+    modality=Modality.MRI,
+    regions=(Region.LUMBAR,),
+    contrast=None,
+    matched=CodeRef("http://www.ama-assn.org/go/cpt", "72148", "MRI lumbar spine"),
+    matched_by="code",
+)
+
+
+def test_card_and_suggestion_uuids_are_the_name_based_uuids_of_the_consult_id() -> None:
+    for _ in range(200):
+        consult = uuid.uuid4()
+        consult_id = f"urn:uuid:{consult}"
+        assert card_uuid(consult_id) == str(uuid.uuid5(consult, "card"))
+        for key in ("cancel-order", "switch-to-mri", "order-infection-bloods"):
+            assert suggestion_uuid(consult_id, key) == str(uuid.uuid5(consult, f"suggestion:{key}"))
+
+
+@pytest.mark.parametrize("path", sorted(SYNTHEA.glob("*.json")), ids=lambda p: p.name[:20])
+def test_a_records_coded_entries_are_found_for_every_value_set_in_the_same_order(path: Path) -> None:
+    knowledge = load_knowledge()
+    resources = [
+        e["resource"]
+        for e in json.loads(path.read_text("utf-8"))["entry"]
+        if e["resource"]["resourceType"] in RECORD_TYPES
+    ]
+    record = PatientRecord.from_resources(None, resources, as_of=date(2026, 11, 20))
+    reading = Reading(ORDER, record, knowledge, date(2026, 11, 20))
+    for value_set_id, value_set in knowledge.value_sets.items():
+        expected = record.with_any_code(value_set.keys())
+        assert [id(r) for r in reading.coded(value_set_id)] == [id(r) for r in expected], value_set_id
+
+
+def sample_texts() -> list[str]:
+    """Every condition text, display and order note of the samples, plus words GPs write."""
+    texts = [
+        "suspected cauda equina, not excluded",
+        "known prostate cancer, new back pain",
+        "AIDS diagnosed 2010",
+        "hay fever",
+        "fever and rigors",
+        "immunosuppressed after transplant",
+        "skin cancer",
+        "skin cancer (melanoma)",
+        "fell from a ladder",
+        "",
+    ]
+    for path in sorted(SAMPLES.glob("*.json")):
+        for entry in json.loads(path.read_text("utf-8"))["entry"]:
+            res = entry["resource"]
+            for concept in [res.get("code"), *(res.get("reasonCode") or [])]:
+                if isinstance(concept, dict):
+                    texts.append(concept.get("text") or "")
+                    texts += [c.get("display") or "" for c in concept.get("coding") or []]
+            texts += [note.get("text") or "" for note in res.get("note") or []]
+    return texts
+
+
+def test_words_match_the_same_value_sets_as_each_set_s_own_patterns() -> None:
+    knowledge = load_knowledge()
+    words = KnowledgeLookups.for_knowledge(knowledge).words
+    for text in sample_texts():
+        expected = {
+            value_set_id: found
+            for value_set_id, value_set in knowledge.value_sets.items()
+            if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
+        }
+        assert dict(words.matches(text)) == expected, text
