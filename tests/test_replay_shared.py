@@ -212,7 +212,8 @@ def test_database_outage_refuses_with_503_and_the_retry_succeeds_afterwards(
 
         with admin.connect() as connection:
             connection.execute(sa.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true'))
-        assert discover(node, token) == 200  # the EHR's retry with the same token
+        time.sleep(int(response.headers["Retry-After"]))  # as the EHR is asked to
+        assert discover(node, token) == 200  # its retry with the same token
         assert discover(node, token) == 401
     finally:
         get_store(node).close()

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # keeps up with any request rate.
 PURGE_INTERVAL_SECONDS = 30.0
 PURGE_BATCH_ROWS = 5000
+# After a failed check, calls are refused with 503 at once this long: a database that hangs on
+# connect costs one call its connect timeout, not every call (the EHR retries after Retry-After: 1).
+PAUSE_AFTER_FAILURE_SECONDS = 1.0
 
 
 def token_key(issuer: str, jti: str) -> str:
@@ -59,6 +62,7 @@ class SeenTokens:
         self._purge_batch = purge_batch_rows
         self._next_purge = time.time() + purge_interval_seconds
         self._purge_lock = threading.Lock()
+        self._paused_until = 0.0
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
         table = tables.seen_tokens
         insert = dialect.insert(table)
@@ -77,13 +81,17 @@ class SeenTokens:
         Raises StoreUnavailable when the database cannot be reached: the caller must not accept
         the token, since it cannot know whether another node already has.
         """
+        if time.monotonic() < self._paused_until:
+            STORE_FAILURES.labels(operation="seen_tokens").inc()
+            raise StoreUnavailable("The service cannot check tokens right now; try again shortly.")
         now = time.time()
         row = {"token_key": token_key(issuer, jti), "expires_at": math.ceil(expires_at), "now": int(now)}
         try:
             self._store.migrate()
             with self._engine.begin() as connection:
                 first = connection.execute(self._claim, row).first() is not None
-        except SQLAlchemyError as error:
+        except (StoreUnavailable, SQLAlchemyError) as error:
+            self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
             STORE_FAILURES.labels(operation="seen_tokens").inc()
             raise StoreUnavailable("The service cannot check tokens right now; try again shortly.") from error
         self._purge_if_due(now)
