@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_replay.py [--postgres-url URL] [--calls 2000]
 
-Times `SeenTokens.first_use` alone (a fresh jti per call, as every real call has), one caller and
-then 8 threads at once (the load test's concurrency). Without --postgres-url a throwaway PostgreSQL
+Times `SeenTokens.first_use` alone (a fresh jti per call, as every real call has): one process,
+then WORKERS processes inserting at once into the same database (gunicorn's default workers, each
+handling one call at a time, or several nodes). Without --postgres-url a throwaway PostgreSQL
 cluster is started, as the tests do. Bounded: `--calls` inserts per measurement, loopback only.
 """
 
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' PostgreSQL fixture
@@ -26,7 +27,7 @@ from cds_service.store.seen_tokens import SeenTokens
 from tests.fixtures.postgres import remove_cluster, start_cluster
 
 ISSUER = "https://bench.invalid"
-THREADS = 8
+WORKERS = 2
 
 
 def _one_insert(seen: SeenTokens) -> float:
@@ -36,25 +37,35 @@ def _one_insert(seen: SeenTokens) -> float:
     return time.perf_counter() - started
 
 
-def measure(name: str, database_url: str, calls: int) -> None:
-    """Print p50/p99 of one insert, and inserts/s with THREADS callers."""
+def inserts(database_url: str, calls: int) -> tuple[list[float], float]:
+    """One worker: `calls` inserts one after another; their times and the elapsed wall time."""
     store = open_store(Settings(database_url=database_url, patient_hash_key="bench"))
     try:
         seen = SeenTokens(store)
         for _ in range(50):  # warm the pool
             _one_insert(seen)
-        single = sorted(_one_insert(seen) for _ in range(calls))
         started = time.perf_counter()
-        with ThreadPoolExecutor(THREADS) as pool:
-            threaded = sorted(pool.map(lambda _: _one_insert(seen), range(calls)))
-        elapsed = time.perf_counter() - started
+        times = [_one_insert(seen) for _ in range(calls)]
+        return times, time.perf_counter() - started
     finally:
         store.close()
-    p99 = single[int(len(single) * 0.99) - 1]
-    t99 = threaded[int(len(threaded) * 0.99) - 1]
+
+
+def _summary(times: list[float]) -> str:
+    ordered = sorted(times)
+    p99 = ordered[int(len(ordered) * 0.99) - 1]
+    return f"p50 {statistics.median(ordered) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"
+
+
+def measure(name: str, database_url: str, calls: int) -> None:
+    """Print p50/p99 of one insert alone, then with WORKERS processes inserting at once."""
+    alone, _ = inserts(database_url, calls)
+    with ProcessPoolExecutor(WORKERS) as pool:
+        results = list(pool.map(inserts, [database_url] * WORKERS, [calls] * WORKERS))
+    together = [t for times, _ in results for t in times]
+    rate = sum(calls / elapsed for _, elapsed in results)
     print(
-        f"{name}: 1 caller p50 {statistics.median(single) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms; "
-        f"{THREADS} threads {calls / elapsed:.0f} inserts/s, p99 {t99 * 1000:.2f} ms"
+        f"{name}: 1 process {_summary(alone)}; {WORKERS} processes {rate:.0f} inserts/s, {_summary(together)}"
     )
 
 
