@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from cds_service.hooks.response import SpecModel
+
 ORDER_SELECT = "order-select"
 ORDER_SIGN = "order-sign"
 ORDER_HOOKS = frozenset({ORDER_SELECT, ORDER_SIGN})
@@ -40,16 +42,6 @@ class _Tolerant(BaseModel):
     """Unknown fields are accepted and dropped: what the service keeps is exactly what it knows."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class _Strict(BaseModel):
-    """Models the service emits: nothing outside the specification."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict without absent optional fields."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 # --- hook call -------------------------------------------------------------------------------
@@ -201,7 +193,7 @@ class FeedbackRequest(_Lenient):
 # --- discovery -------------------------------------------------------------------------------
 
 
-class ServiceDefinition(_Strict):
+class ServiceDefinition(SpecModel):
     """One entry of the discovery document."""
 
     hook: str
@@ -212,7 +204,7 @@ class ServiceDefinition(_Strict):
     usageRequirements: str | None = None
 
 
-class DiscoveryResponse(_Strict):
+class DiscoveryResponse(SpecModel):
     """The body of `GET /cds-services`."""
 
     services: list[ServiceDefinition]

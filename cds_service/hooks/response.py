@@ -16,7 +16,9 @@ ActionType = Literal["create", "update", "delete"]
 LinkType = Literal["absolute", "smart"]
 
 
-class _Model(BaseModel):
+class SpecModel(BaseModel):
+    """A model the service emits: nothing outside the specification, absent fields left out."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     def to_json(self) -> dict[str, Any]:
@@ -24,7 +26,7 @@ class _Model(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-class Coding(_Model):
+class Coding(SpecModel):
     """CDS Hooks Coding: system and code required; display required for override reasons."""
 
     system: str
@@ -32,7 +34,7 @@ class Coding(_Model):
     display: str | None = None
 
 
-class Source(_Model):
+class Source(SpecModel):
     """Where the advice comes from (the guideline)."""
 
     label: str
@@ -41,7 +43,7 @@ class Source(_Model):
     topic: Coding | None = None
 
 
-class Action(_Model):
+class Action(SpecModel):
     """A create, update or delete of a FHIR resource, applied by the client."""
 
     type: ActionType
@@ -58,7 +60,7 @@ class Action(_Model):
         return self
 
 
-class Suggestion(_Model):
+class Suggestion(SpecModel):
     """One button on a card: its actions are applied together, like a transaction."""
 
     label: str
@@ -67,7 +69,7 @@ class Suggestion(_Model):
     actions: list[Action] | None = None
 
 
-class Link(_Model):
+class Link(SpecModel):
     """A link to a web page or a SMART app."""
 
     label: str
@@ -89,7 +91,7 @@ class OverrideReason(Coding):
     display: str
 
 
-class Card(_Model):
+class Card(SpecModel):
     """One piece of advice."""
 
     uuid: str | None = None
@@ -113,7 +115,7 @@ class Card(_Model):
         return self
 
 
-class HookResponse(_Model):
+class HookResponse(SpecModel):
     """The body of a 200 answer to a hook call."""
 
     cards: list[Card] = Field(default_factory=list)
