@@ -10,7 +10,6 @@ worker's counters; see README "Operations: health, metrics, logs".
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import orjson
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
@@ -35,6 +35,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 access_log = logging.getLogger("cds_service.access")
+_DECLARED_IDS = "spine_cds.declared_service_ids"
+_LATENCY_CHILDREN = "spine_cds.latency_children"
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged as a field.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -64,7 +66,8 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__name__
             entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))
-        return json.dumps(entry, default=str)
+        # orjson: one line per request is written on the hot path, at a fifth of json.dumps' cost.
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -97,10 +100,23 @@ def _start_request() -> None:
 def _service_label() -> str:
     """The service id for declared services, else the route template: labels stay bounded."""
     service_id = (request.view_args or {}).get("service_id")
-    declared = {service.id for service in current_app.extensions.get(SERVICES_KEY, ())}
+    declared = current_app.extensions.get(_DECLARED_IDS)
+    if declared is None:  # the routes are installed after observability: read them once, here
+        declared = frozenset(service.id for service in current_app.extensions.get(SERVICES_KEY, ()))
+        current_app.extensions[_DECLARED_IDS] = declared
     if service_id in declared:
         return str(service_id)
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def _latency_metric(service: str, status: int) -> Any:
+    """The latency histogram's child for (service, status), looked up once per pair: labels() takes
+    a lock and builds tuples on every call, and the pairs are few (declared services x statuses)."""
+    children: dict[tuple[str, int], Any] = current_app.extensions[_LATENCY_CHILDREN]
+    child = children.get((service, status))
+    if child is None:
+        child = children[(service, status)] = REQUEST_LATENCY.labels(service=service, status=str(status))
+    return child
 
 
 def _finish_request(response: Response) -> Response:
@@ -108,7 +124,7 @@ def _finish_request(response: Response) -> Response:
     duration = time.perf_counter() - started if started is not None else 0.0
     service = _service_label()
     status = response.status_code
-    REQUEST_LATENCY.labels(service=service, status=str(status)).observe(duration)
+    _latency_metric(service, status).observe(duration)
     request_id = g.get("request_id") or uuid.uuid4().hex
     response.headers[REQUEST_ID_HEADER] = request_id
     access_log.info(
@@ -161,6 +177,7 @@ def metrics() -> Response:
 def install_observability(app: Flask) -> None:
     """Request ids, JSON access logs, request latency metrics and the health/metrics routes."""
     configure_json_logging(app.extensions["spine_cds.settings"].log_level)
+    app.extensions[_LATENCY_CHILDREN] = {}
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(observability)
