@@ -28,6 +28,7 @@ from cds_service.hooks.response import HookResponse
 from cds_service.metrics import FEEDBACK_ITEMS, STORE_FAILURES
 from cds_service.rules.model import Decision
 from cds_service.store import tables
+from cds_service.store.decision_writer import DecisionWriter
 from cds_service.store.migrate import upgrade_to_head
 from cds_service.store.rows import decision_rows, feedback_row, patient_hash
 
@@ -46,6 +47,7 @@ class DecisionStore:
         self.engine = engine
         # SQLite: decisions go through a connection that does not sync each commit (see engine.py).
         self._decision_engine = decision_engine or engine
+        self._decision_writer = DecisionWriter(self._decision_engine)
         self._patient_hash_key = patient_hash_key
         self._migrated = False
         self._migrate_lock = threading.Lock()
@@ -69,13 +71,13 @@ class DecisionStore:
                 raise StoreUnavailable("The decision store is unavailable; try again shortly.") from error
             self._migrated = True
 
-    def _insert(self, table: sa.Table, conflict_columns: Sequence[str], *, returning: bool = True) -> Any:
+    def _insert(self, table: sa.Table, conflict_columns: Sequence[str]) -> Any:
         # ON CONFLICT DO NOTHING on the unique key: a repeat is skipped even when two nodes
         # insert it at the same moment (the database, not a read-then-write check, decides).
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
         # RETURNING tells which rows were new (rowcount is not reliable across drivers).
-        return statement.returning(table.c.id) if returning else statement
+        return statement.returning(table.c.id)
 
     def log_decisions(
         self,
@@ -105,10 +107,7 @@ class DecisionStore:
                 now=datetime.now(UTC),
             )
             self.migrate()
-            with self._decision_engine.begin() as connection:
-                # No RETURNING: nothing needs to know which rows were new, so one executemany.
-                statement = self._insert(tables.decisions, ("consult_id", "service_id"), returning=False)
-                connection.execute(statement, rows)
+            self._decision_writer.write(rows)
         except (StoreUnavailable, SQLAlchemyError) as error:
             self._log_paused_until = time.monotonic() + LOG_PAUSE_AFTER_FAILURE_SECONDS
             STORE_FAILURES.labels(operation="log_decisions").inc()
@@ -156,5 +155,6 @@ class DecisionStore:
 
     def close(self) -> None:
         """Release pooled connections."""
+        self._decision_writer.close()
         self.engine.dispose()
         self._decision_engine.dispose()
