@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from cds_service.cards.decision_extension import decision_action
 from cds_service.cards.ids import card_uuid
 from cds_service.cards.links import links_for, override_reasons_for
-from cds_service.cards.render import action_describer, card_context, markdown_text, render_card
-from cds_service.cards.suggestions import build_suggestions, plan_card, suggested_codes
+from cds_service.cards.render import card_context, render_card, suggested_words
+from cds_service.cards.suggestions import build_suggestions, plan_card
 from cds_service.hooks.response import Card, HookResponse, Source
 from cds_service.knowledge import Knowledge
 from cds_service.rules.model import Decision
@@ -23,20 +23,9 @@ def build_card(decision: Decision, *, knowledge: Knowledge, settings: Settings, 
     plan = plan_card(decision)
     if plan.indicator is None and settings.quiet_when_supported:
         return None
-    codes = suggested_codes(decision)
-    context = card_context(
-        decision,
-        knowledge,
-        hook=hook,
-        suggested={name: markdown_text(code.text) for name, code in codes.items()},
-    )
+    context = card_context(decision, knowledge, hook=hook, suggested=suggested_words(decision.order.regions))
     wording = render_card(decision.pathway.value, context)
-    suggestions = build_suggestions(
-        decision,
-        plan,
-        labels=wording.labels,
-        describe=action_describer(context),
-    )
+    suggestions = build_suggestions(decision, plan, labels=wording.labels, describe=wording.describe)
     return Card(
         uuid=card_uuid(decision.consult_id),
         summary=wording.summary,

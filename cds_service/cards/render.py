@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 
+from cds_service.cards.catalogue import imaging_code
 from cds_service.fhir.record import concept_text
 from cds_service.knowledge import Knowledge
-from cds_service.rules.model import Decision, Evidence, Modality
+from cds_service.knowledge.guideline import Guideline
+from cds_service.rules.model import Decision, Evidence, Modality, Region
+from cds_service.rules.pathway_rules import load_pathway_rules
 
 SUMMARY_LIMIT = 139  # the spec says "<140 characters"
 _MARKDOWN_SPECIALS = re.compile(r"[\\`*_{}\[\]()#|~!]")
@@ -77,13 +81,104 @@ def _backslashed(found: re.Match[str]) -> str:
     return "\\" + found.group()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class OrderWords:
+    """`order` in the templates: the draft order as the card names it."""
+
+    reference: str
+    text: str
+    modality: str
+    modality_code: str
+    is_mri: bool
+    is_xray: bool
+    regions: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLine:
+    """One piece of evidence for a red flag: what, when and where in the record."""
+
+    what: str
+    date: str
+    source: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlagWords:
+    """One red flag found in the record, with its evidence."""
+
+    id: str
+    label: str
+    evidence: tuple[EvidenceLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DatedWords:
+    """A finding and its date (recent bloods, the record of a death)."""
+
+    what: str
+    date: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedWords:
+    """`suggested` in the templates: the names of the replacement tests for the order's regions."""
+
+    mri: str
+    xray: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuidelineWords:
+    """`guideline` in the templates: the source guideline."""
+
+    label: str
+    url: str
+    version: str
+
+
+# The template variables are objects with attributes rather than dicts: Jinja2 looks `order.modality`
+# up as an attribute first and falls back to `order["modality"]` only after an AttributeError, which
+# cost about a microsecond per lookup (some twenty a card).
+
+
+@cache
+def guideline_words(guideline: Guideline) -> GuidelineWords:
+    """The guideline as the templates show it, built once per knowledge load."""
+    return GuidelineWords(label=guideline.label, url=guideline.url, version=guideline.version)
+
+
+@cache
+def suggested_words(regions: tuple[Region, ...]) -> SuggestedWords:
+    """The replacement tests' names for these regions, made inert for markdown once per process."""
+    return SuggestedWords(
+        mri=markdown_text(imaging_code("mri", regions).text),
+        xray=markdown_text(imaging_code("xray", regions).text),
+    )
+
+
+@cache
+def _knowledge_questions() -> dict[str, str]:
+    """Every ask-about question of the pathway rules, made inert for markdown once per process."""
+    rules = load_pathway_rules()
+    return {q.question: markdown_text(q.question) for q in (*rules.ask_about, *rules.ask_when_unmeasured)}
+
+
+def _question_text(question: str) -> str:
+    # The questions are knowledge, the same on most cards: escaped once, not eight times a card.
+    known = _knowledge_questions().get(question)
+    return known if known is not None else markdown_text(question)
+
+
+@dataclass(frozen=True, slots=True)
 class CardWording:
-    """The rendered wording of one card."""
+    """The rendered wording of one card, and what describes its actions in the same context."""
 
     summary: str
     detail: str
     labels: dict[str, str]
+    describe: Callable[[str], str]
 
 
 def one_sentence(text: str) -> str:
@@ -101,98 +196,96 @@ def _order_text(decision: Decision) -> str:
     return markdown_text(text) if text else ""
 
 
-def _evidence_lines(evidence: tuple[Evidence, ...]) -> list[dict[str, str]]:
-    lines: dict[tuple[str, ...], dict[str, str]] = {}
-    for ev in evidence:
-        line = {
-            "what": markdown_text(ev.what),
-            "date": markdown_text(ev.date[:10]) if ev.date else "",
-            "source": markdown_text(ev.source),
-            "reference": markdown_text(ev.reference) if ev.reference else "",
-        }
-        # The same finding can reach a flag by two routes (e.g. a code and a note): show it once.
-        lines.setdefault(tuple(line.values()), line)
-    return list(lines.values())
+def _evidence_lines(evidence: tuple[Evidence, ...]) -> tuple[EvidenceLine, ...]:
+    lines = (
+        EvidenceLine(
+            what=markdown_text(ev.what),
+            date=markdown_text(ev.date[:10]) if ev.date else "",
+            source=markdown_text(ev.source),
+            reference=markdown_text(ev.reference) if ev.reference else "",
+        )
+        for ev in evidence
+    )
+    # The same finding can reach a flag by two routes (e.g. a code and a note): show it once.
+    return tuple(dict.fromkeys(lines))
 
 
 def card_context(
-    decision: Decision, knowledge: Knowledge, *, hook: str, suggested: dict[str, str]
+    decision: Decision, knowledge: Knowledge, *, hook: str, suggested: SuggestedWords
 ) -> dict[str, Any]:
     """The variables every pathway template sees (documented in cards_templates/README.md)."""
     names = labels()
     order = decision.order
     regions = [names["regions"].get(r.value, r.value) for r in order.regions]
-    guideline = knowledge.guideline
     return {
         "pathway": decision.pathway.value,
         "rating": decision.rating.value,
         "hook": hook,
-        "order": {
-            "reference": markdown_text(order.reference),
-            "text": _order_text(decision),
-            "modality": names["modalities"][order.modality.value],
-            "modality_code": order.modality.value,
-            "is_mri": order.modality == Modality.MRI,
-            "is_xray": order.modality == Modality.XRAY,
-            "regions": " and ".join(regions) or names["regions"]["unspecified"],
-        },
+        "order": OrderWords(
+            reference=markdown_text(order.reference),
+            text=_order_text(decision),
+            modality=names["modalities"][order.modality.value],
+            modality_code=order.modality.value,
+            is_mri=order.modality == Modality.MRI,
+            is_xray=order.modality == Modality.XRAY,
+            regions=" and ".join(regions) or names["regions"]["unspecified"],
+        ),
         "red_flags": [
-            {
-                "id": flag.id.value,
-                "label": names["red_flags"].get(flag.id.value, flag.id.value),
-                "evidence": _evidence_lines(flag.evidence),
-            }
+            FlagWords(
+                id=flag.id.value,
+                label=names["red_flags"].get(flag.id.value, flag.id.value),
+                evidence=_evidence_lines(flag.evidence),
+            )
             for flag in decision.red_flags
         ],
-        "ask_about": [markdown_text(a.question) for a in decision.ask_about],
+        "ask_about": [_question_text(a.question) for a in decision.ask_about],
         "not_checked": [markdown_text(n) for n in decision.not_checked],
         "rationale": markdown_text(decision.rationale) if decision.rationale else "",
         "recent_bloods": [
-            {"what": markdown_text(ev.what), "date": markdown_text(ev.date[:10]) if ev.date else ""}
+            DatedWords(what=markdown_text(ev.what), date=markdown_text(ev.date[:10]) if ev.date else "")
             for ev in decision.recent_infection_bloods
         ],
         "suggested": suggested,
         "deceased": (
-            {"what": markdown_text(decision.deceased.what), "date": decision.deceased.date or ""}
+            DatedWords(what=markdown_text(decision.deceased.what), date=decision.deceased.date or "")
             if decision.deceased
             else None
         ),
-        "guideline": {"label": guideline.label, "url": guideline.url, "version": guideline.version},
+        "guideline": guideline_words(knowledge.guideline),
     }
 
 
 def render_card(pathway: str, context: dict[str, Any]) -> CardWording:
-    """Render a pathway's template: its `summary`, `detail` and `label_<suggestion>` blocks."""
-    module = template(f"{pathway}.md.j2").make_module(context)
-    found = {
-        name.removeprefix("label_").replace("_", "-"): one_sentence(str(getattr(module, name)))
-        for name in dir(module)
-        if name.startswith("label_")
-    }
+    """Render a pathway's template: its `summary`, `detail` and `label_<suggestion>` variables."""
+    card = template(f"{pathway}.md.j2")
+    rendering = card.new_context(context)
+    # The template's own output is layout whitespace: what counts are the variables it sets.
+    "".join(card.root_render_func(rendering))
+    parts = rendering.vars
     return CardWording(
-        summary=one_sentence(str(module.summary)),  # type: ignore[attr-defined]
-        detail=_BLANK_LINES.sub("\n\n", str(module.detail).strip()) + "\n",  # type: ignore[attr-defined]
-        labels=found,
+        summary=one_sentence(str(parts["summary"])),
+        detail=_BLANK_LINES.sub("\n\n", str(parts["detail"]).strip()) + "\n",
+        labels={
+            name.removeprefix("label_").replace("_", "-"): one_sentence(str(value))
+            for name, value in parts.items()
+            if name.startswith("label_")
+        },
+        describe=_action_describer(rendering),
     )
 
 
-def action_describer(context: dict[str, Any]) -> Callable[[str], str]:
+def _action_describer(rendering: jinja2.runtime.Context) -> Callable[[str], str]:
     """Describe one card's actions (`cards_templates/actions.md.j2`, block `<kind>`).
 
-    Only the blocks the card's actions need are rendered, all in one template context: rendering
-    the template once per action was a fifth of a hook call's time, and rendering every block for
-    the one or two a card uses was most of the rest.
+    Only the blocks the card's actions need are rendered, in the card's own template context (a
+    block reads only the variables, which are the same): a second context cost as much as a block.
     """
     actions = template("actions.md.j2")
-    rendering: Any = None
     described: dict[str, str] = {}  # "cancel-order" is asked for by every suggestion that cancels
 
     def describe(kind: str) -> str:
-        nonlocal rendering
         found = described.get(kind)
         if found is None:
-            if rendering is None:
-                rendering = actions.new_context(context)
             block = actions.blocks[kind.replace("-", "_")]
             found = described[kind] = one_sentence("".join(block(rendering)))
         return found
