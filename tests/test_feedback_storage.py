@@ -205,3 +205,26 @@ def test_gp_overriding_a_no_red_flags_card_shows_in_the_report(
         1.0,
     )
     assert report["overrideReasons"][0]["display"] == reason["display"]
+
+
+def test_decisions_are_still_logged_after_postgresql_restarts(outage_cluster: PostgresCluster) -> None:
+    app = create_app(Settings(auth="off", database_url=outage_cluster.url, patient_hash_key="k"))
+    store = get_store(app)
+    before = _store_failures("log_decisions")
+    first, second = lumbar_mri_decision(), lumbar_mri_decision()
+    for decision in (first, second):
+        store.log_decisions(
+            service_id="spinal-imaging-order-sign",
+            hook="order-sign",
+            hook_instance="i-1",
+            patient_id="p1",
+            decisions=[decision],
+            response=response_with_cards(decision),
+        )
+        # The connection kept from the first call dies with the restart; the next call is logged all the same.
+        outage_cluster.stop()
+        outage_cluster.start()
+    with store.engine.connect() as connection:
+        logged = {row.consult_id for row in connection.execute(sa.select(tables.decisions))}
+    assert logged == {first.consult_id, second.consult_id}
+    assert _store_failures("log_decisions") == before

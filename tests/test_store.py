@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from cds_service import Settings, create_app
 from cds_service.errors import BadRequest
 from cds_service.hooks.response import HookResponse
+from cds_service.rules.model import Decision
 from cds_service.store import DecisionStore, get_store, open_store, tables
 from cds_service.store.migrate import current_revision, head_revision
 from tests.store_samples import PATIENT_ID, accepted, lumbar_mri_decision, overridden, response_with_cards
@@ -217,3 +218,25 @@ def test_two_nodes_starting_at_once_share_one_postgresql(postgres_url: str) -> N
     assert second.save_feedback(service_id="s", items=[accepted(decision)]) == 0
     assert [row.card_uuid for row in _decision_rows(second)] == [response_with_cards(decision).cards[0].uuid]
     assert current_revision(second.engine) == head_revision()
+
+
+def test_decisions_logged_by_many_threads_at_once_are_all_kept(store: DecisionStore) -> None:
+    decisions = [lumbar_mri_decision() for _ in range(40)]
+
+    def worker(mine: list[Decision]) -> None:
+        for decision in mine:
+            store.log_decisions(
+                service_id="spinal-imaging-order-sign",
+                hook="order-sign",
+                hook_instance="i-5",
+                patient_id=PATIENT_ID,
+                decisions=[decision],
+                response=response_with_cards(decision),
+            )
+
+    threads = [threading.Thread(target=worker, args=(decisions[n::8],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(row.consult_id for row in _decision_rows(store)) == sorted(d.consult_id for d in decisions)
