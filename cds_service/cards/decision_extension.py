@@ -56,7 +56,8 @@ def decision_action(decision: Decision, settings: Settings) -> Action:
         else []
     )
     resource["extension"] = kept + decision_extensions(decision, settings)
-    return Action(
+    # Built without validation like the cards' actions (see cds_service.cards.build_card).
+    return Action.model_construct(
         type="update",
         description=(
             f"Record the spinal imaging decision on {decision.order.reference}: "

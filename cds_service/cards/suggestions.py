@@ -1,7 +1,8 @@
 """What the card proposes for each pathway: its indicator and the one-click actions on the order.
 
 Every action names the real draft order (`resourceId` or the draft resource itself) so the EHR can
-apply it; suggestion uuids derive from the consult id so feedback joins the decision.
+apply it; suggestion uuids derive from the consult id so feedback joins the decision. Suggestions
+and actions are built with `model_construct`, like the cards (see `cds_service.cards.build_card`).
 """
 
 from __future__ import annotations
@@ -108,14 +109,18 @@ def _with_malignancy_reason(resource: dict[str, Any]) -> dict[str, Any]:
 def _actions(key: str, decision: Decision, describe: Describe) -> list[Action]:
     order = decision.order
     codes = suggested_codes(decision)
-    cancel = Action(type="delete", description=describe("cancel-order"), resourceId=order.reference)
+    cancel = Action.model_construct(
+        type="delete", description=describe("cancel-order"), resourceId=order.reference
+    )
     if key == "cancel-order":
         return [cancel]
     if key == "refer-physiotherapy":
         referral = _new_request(decision, orderable("physiotherapy-referral"))
         return [
             cancel,
-            Action(type="create", description=describe("create-physiotherapy-referral"), resource=referral),
+            Action.model_construct(
+                type="create", description=describe("create-physiotherapy-referral"), resource=referral
+            ),
         ]
     if key in ("switch-to-mri", "switch-to-xray", "state-suspected-cancer"):
         updated = pruned_copy(order.resource)
@@ -126,15 +131,15 @@ def _actions(key: str, decision: Decision, describe: Describe) -> list[Action]:
             updated["code"] = codes["mri" if key == "switch-to-mri" else "xray"].concept()
         if decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER:
             updated = _with_malignancy_reason(updated)
-        return [Action(type="update", description=describe(kind), resource=updated)]
+        return [Action.model_construct(type="update", description=describe(kind), resource=updated)]
     if key == "order-infection-bloods":
         return [
-            Action(
+            Action.model_construct(
                 type="create",
                 description=describe("create-crp"),
                 resource=_new_request(decision, orderable("crp")),
             ),
-            Action(
+            Action.model_construct(
                 type="create",
                 description=describe("create-full-blood-count"),
                 resource=_new_request(decision, orderable("full-blood-count")),
@@ -148,7 +153,7 @@ def build_suggestions(
 ) -> list[Suggestion]:
     """The card's suggestions, labelled by the pathway template, each with a stable uuid."""
     return [
-        Suggestion(
+        Suggestion.model_construct(
             label=labels[key],
             uuid=suggestion_uuid(decision.consult_id, key),
             isRecommended=True if key == plan.recommended else None,
