@@ -7,6 +7,7 @@ and the value sets' text matches decide which red flags are found and in what or
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from cds_service.fhir.record import RECORD_TYPES, PatientRecord
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.detectors.findings import Reading
 from cds_service.rules.detectors.lookups import KnowledgeLookups
+from cds_service.rules.detectors.medications import MedicineMatcher
 from cds_service.rules.model import CodeRef, ImagingOrder, Modality, Region
 
 SYNTHEA = Path(__file__).parent / "data" / "synthea"
@@ -92,3 +94,56 @@ def test_words_match_the_same_value_sets_as_each_set_s_own_patterns() -> None:
             if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
         }
         assert dict(words.matches(text)) == expected, text
+
+
+def test_words_find_every_set_when_one_place_in_the_text_matches_several() -> None:
+    knowledge = load_knowledge()
+    words = KnowledgeLookups.for_knowledge(knowledge).words
+    found = words.matches("spinal cord compression with sciatica")
+    assert set(found) >= {"cancer-metastatic", "progressive-neurology", "sciatica", "back-pain"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "saddle anæsthesia and \u017faddle numbness",  # not ASCII: every pattern is searched
+        "?sepsis after a fall",  # a pattern that starts with punctuation, not a word
+        "t-spine pain, NEWS2 score 7, x-ray clear",
+        "AIDS",
+        "aids to daily living",
+    ],
+)
+def test_words_match_what_the_patterns_match_in_unusual_writing(text: str) -> None:
+    knowledge = load_knowledge()
+    words = KnowledgeLookups.for_knowledge(knowledge).words
+    expected = {
+        value_set_id: found
+        for value_set_id, value_set in knowledge.value_sets.items()
+        if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
+    }
+    assert dict(words.matches(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "value_set_id", ["local-corticosteroids", "systemic-corticosteroids", "immunosuppressants"]
+)
+def test_a_medicine_s_words_are_found_as_one_alternation_of_the_set_s_patterns_finds_them(
+    value_set_id: str,
+) -> None:
+    value_set = load_knowledge().value_set(value_set_id)
+    matcher = MedicineMatcher(value_set)
+    alternation = re.compile("|".join(f"(?:{p.pattern})" for p in value_set.text_patterns), re.IGNORECASE)
+    medicines = [
+        "Prednisolone 5mg tablets",
+        "Hydrocortisone 1% cream",
+        "Fluticasone propionate nasal spray",
+        "Betamethasone valerate 0.1% ointment and oral prednisolone",
+        "Methotrexate 2.5mg tablets weekly",
+        "intra-articular triamcinolone injection",
+        "Budesonide inhaler, dexamethasone eye drops",
+        "paracetamol",
+    ]
+    for text in medicines:
+        found = alternation.search(text)
+        matched = matcher.match((), text)
+        assert (matched.display if matched else None) == (found.group(0) if found else None), text

@@ -1,78 +1,53 @@
 """Lookups over the loaded knowledge that every hook call repeats, worked out once per process.
 
 A small hook call reads the order's words against some forty value sets and looks up the record
-under thirty-odd sets of codes: done naively, that matching was a quarter of the call's CPU.
+under thirty-odd sets of codes: done naively, that matching was a quarter of the call's CPU. What
+is worked out here depends only on the knowledge files; nothing from a record is kept.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from cds_service.knowledge import Knowledge
-from cds_service.knowledge.valueset import ValueSet
-
-
-def any_of(value_set: ValueSet) -> re.Pattern[str] | None:
-    """One pattern that matches wherever any of the set's text patterns matches (None: no patterns).
-
-    Used only to say "none of them matches" in one search; which pattern matched, and its words,
-    still come from `ValueSet.match_text`, whose first pattern wins.
-    """
-    return _alternation(value_set.text_patterns)
-
-
-def _alternation(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    flags = {p.flags for p in patterns}
-    if len(flags) != 1:
-        return None  # mixed flags cannot share one pattern: each is searched on its own
-    joined = "|".join(f"(?:{p.pattern})" for p in patterns)
-    try:
-        return re.compile(joined, flags.pop())
-    except re.error:
-        return None
+from cds_service.rules.detectors.word_index import WordIndex
 
 
 class TextWords:
     """Which value sets' text patterns a text matches, and the words each matched.
 
-    Records and orders repeat the same few texts, so each distinct text is matched once per process
-    (up to MEMO_LIMIT texts); a text no pattern matches is turned away by a single search.
+    Nothing is remembered between texts (a text is a patient's words): each text is read afresh,
+    searching only the patterns its words could start (`WordIndex`).
     """
-
-    MEMO_LIMIT = 20_000
 
     def __init__(self, knowledge: Knowledge) -> None:
         # The imaging sets classify orders; they are not findings.
         self.patterned = [
-            (value_set_id, value_set, any_of(value_set))
+            (value_set_id, value_set)
             for value_set_id, value_set in knowledge.value_sets.items()
             if value_set.text_patterns and "imaging" not in value_set_id
         ]
-        every = tuple(p for _, value_set, _ in self.patterned for p in value_set.text_patterns)
-        self.anything = _alternation(every)
-        self.memo: dict[str, Mapping[str, str]] = {}
+        # Pattern number (in the flattened list) -> (its set's position in `patterned`, its own
+        # position in the set).
+        self.pattern_at = [
+            (place, own)
+            for place, (_, value_set) in enumerate(self.patterned)
+            for own in range(len(value_set.text_patterns))
+        ]
+        self.index = WordIndex([p for _, value_set in self.patterned for p in value_set.text_patterns])
 
     def matches(self, text: str) -> Mapping[str, str]:
         """{value set id: matched words} for every value set whose text patterns match this text."""
-        found = self.memo.get(text)
-        if found is None:
-            found = self._match(text)
-            if len(self.memo) >= self.MEMO_LIMIT:
-                self.memo.clear()
-            self.memo[text] = found
-        return found
-
-    def _match(self, text: str) -> Mapping[str, str]:
-        if not text or (self.anything is not None and self.anything.search(text) is None):
+        if not text:
             return {}
+        could_match: dict[int, set[int]] = {}
+        for number in self.index.candidates(text):
+            place, own = self.pattern_at[number]
+            could_match.setdefault(place, set()).add(own)
         found: dict[str, str] = {}
-        for value_set_id, value_set, pattern in self.patterned:
-            if pattern is not None and pattern.search(text) is None:
-                continue
-            words = value_set.match_text(text)
+        for place in sorted(could_match):
+            value_set_id, value_set = self.patterned[place]
+            words = value_set.match_text(text, could_match=could_match[place])
             if words is not None:
                 found[value_set_id] = words
         return found

@@ -24,6 +24,7 @@ from cds_service.rules.detectors.findings import (
     status_of,
 )
 from cds_service.rules.detectors.order_words import as_list
+from cds_service.rules.detectors.word_index import WordIndex
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 # Statuses that say the medicine was never taken or the entry is void.
@@ -110,12 +111,17 @@ def days_within(course: Course, since: date, until: date) -> int:
 
 
 class MedicineMatcher:
-    """Matches a medicine concept against a value set by code, then by one combined text pattern."""
+    """Matches a medicine concept against a value set by code, then by the set's text patterns.
+
+    The text answer is what one alternation of all the set's patterns would find (the leftmost
+    match; at the same place, the earlier pattern), but only the patterns the text's words could
+    start are searched (`WordIndex`).
+    """
 
     def __init__(self, value_set: ValueSet) -> None:
         self.value_set = value_set
-        joined = "|".join(f"(?:{p.pattern})" for p in value_set.text_patterns)
-        self.pattern = re.compile(joined, re.IGNORECASE) if joined else None
+        self.patterns = value_set.text_patterns
+        self.index = WordIndex(self.patterns)
 
     def match(
         self, codes: tuple[tuple[str | None, str | None, str | None], ...], text: str
@@ -124,11 +130,14 @@ class MedicineMatcher:
         for system, code, display in codes:
             if self.value_set.contains(system, code):
                 return CodeRef(system, code, display)
-        if self.pattern is not None and text:
-            found = self.pattern.search(text)
-            if found:
-                return CodeRef(None, None, found.group(0))
-        return None
+        if not self.patterns or not text:
+            return None
+        leftmost: re.Match[str] | None = None
+        for number in sorted(self.index.candidates(text)):
+            found = self.patterns[number].search(text)
+            if found and (leftmost is None or found.start() < leftmost.start()):
+                leftmost = found
+        return CodeRef(None, None, leftmost.group(0)) if leftmost else None
 
 
 @dataclass(frozen=True)
@@ -140,9 +149,11 @@ class MedicineClass:
 
 
 class MedicineClassifier:
-    """Classifies medicines once per distinct (codes, text): records repeat the same products often."""
+    """Classifies medicines against the steroid and immunosuppressant sets (matchers built once).
 
-    MEMO_LIMIT = 20_000
+    Nothing about a medicine is remembered between calls: it is a patient's record.
+    """
+
     _by_knowledge: dict[int, tuple[ValueSet, MedicineClassifier]] = {}
 
     def __init__(self, local: ValueSet, steroid: ValueSet, immuno: ValueSet) -> None:
@@ -151,7 +162,6 @@ class MedicineClassifier:
             MedicineMatcher(steroid),
             MedicineMatcher(immuno),
         )
-        self.memo: dict[tuple[object, ...], MedicineClass] = {}
 
     @classmethod
     def for_reading(cls, reading: Reading) -> MedicineClassifier:
@@ -172,15 +182,8 @@ class MedicineClassifier:
         """Steroid (unless a local preparation) and immunosuppressant matches for one medicine."""
         codes = tuple(codings(concept))
         text = concept_text(concept)
-        key = (codes, text)
-        found = self.memo.get(key)
-        if found is None:
-            steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
-            found = MedicineClass(steroid, self.immuno.match(codes, text))
-            if len(self.memo) >= self.MEMO_LIMIT:
-                self.memo.clear()
-            self.memo[key] = found
-        return found
+        steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
+        return MedicineClass(steroid, self.immuno.match(codes, text))
 
 
 def medicine_concept(res: Resource) -> Any:
