@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,3 +242,23 @@ def test_decisions_logged_by_many_threads_at_once_are_all_kept(store: DecisionSt
     for thread in threads:
         thread.join()
     assert sorted(row.consult_id for row in _decision_rows(store)) == sorted(d.consult_id for d in decisions)
+
+
+def test_lists_in_the_log_are_stored_as_the_same_json_text_as_before(tmp_path: Path) -> None:
+    # Rows written before the driver-level insert used json.dumps; old and new rows must read alike.
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    store = open_store(Settings(database_url=url, patient_hash_key=HASH_KEY))
+    gaps = ('Ménière\'s "history" could not be read', "back\\slash and\ttab", "emoji 😀")
+    decision = dataclasses.replace(lumbar_mri_decision(), not_checked=gaps)
+    store.log_decisions(
+        service_id="s",
+        hook="order-sign",
+        hook_instance="i-6",
+        patient_id=None,
+        decisions=[decision],
+        response=HookResponse(cards=[]),
+    )
+    with store.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT not_checked, suggestion_uuids FROM decisions").one()
+    store.close()
+    assert tuple(stored) == (json.dumps(list(gaps)), "[]")
