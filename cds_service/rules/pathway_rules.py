@@ -8,7 +8,7 @@ and a clinical lead can read and change it without touching code.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,13 +20,69 @@ RULES_FILE = "pathway-rules.json"
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A rule condition as the file states it, its lists made sets once at load.
+
+    Every part given must hold; a part the file does not give is None (or empty, for the "all" kinds).
+    """
+
+    flags_any: frozenset[str] | None = None
+    flags_all: frozenset[str] = frozenset()
+    flags_none: frozenset[str] = frozenset()
+    features_any: frozenset[str] | None = None
+    features_all: frozenset[str] = frozenset()
+    min_count: tuple[int, tuple[str, ...]] | None = None  # (count, 'flag:<id>' / 'feature:<name>' terms)
+    any: tuple[Condition, ...] | None = None
+    all: tuple[Condition, ...] = ()  # the "all" list, then the condition "ref" names
+
+    def holds(self, flags: Set[str], features: Set[str]) -> bool:
+        """Whether this condition holds for these flags and features."""
+        if self.flags_any is not None and self.flags_any.isdisjoint(flags):
+            return False
+        if not self.flags_all <= flags or not self.flags_none.isdisjoint(flags):
+            return False
+        if self.features_any is not None and self.features_any.isdisjoint(features):
+            return False
+        if not self.features_all <= features:
+            return False
+        if self.min_count is not None and count_of(self.min_count[1], flags, features) < self.min_count[0]:
+            return False
+        if self.any is not None and not any(c.holds(flags, features) for c in self.any):
+            return False
+        return all(c.holds(flags, features) for c in self.all)
+
+
+def parse_condition(when: Mapping[str, Any], named: Mapping[str, Mapping[str, Any]]) -> Condition:
+    """A condition from its JSON; "ref" names one of the file's `conditions`."""
+
+    def as_set(key: str) -> frozenset[str] | None:
+        return frozenset(when[key]) if key in when else None
+
+    parts = [parse_condition(c, named) for c in when.get("all", ())]
+    if "ref" in when:
+        parts.append(parse_condition(named[when["ref"]], named))
+    count = when.get("min_count")
+    return Condition(
+        flags_any=as_set("flags_any"),
+        flags_all=as_set("flags_all") or frozenset(),
+        flags_none=as_set("flags_none") or frozenset(),
+        features_any=as_set("features_any"),
+        features_all=as_set("features_all") or frozenset(),
+        min_count=(int(count["count"]), tuple(count["of"])) if count is not None else None,
+        any=tuple(parse_condition(c, named) for c in when["any"]) if "any" in when else None,
+        all=tuple(parts),
+    )
+
+
+@dataclass(frozen=True)
 class PathwayRule:
     """One rule: when its condition holds, this pathway, for this reason."""
 
     id: str
     pathway: Pathway
-    when: Mapping[str, Any]
+    when: Mapping[str, Any]  # the condition as the file states it
     rationale: str
+    condition: Condition  # the same, made sets once at load: rules are tried on every decision
 
 
 @dataclass(frozen=True)
@@ -51,32 +107,10 @@ class PathwayRules:
     ask_about: tuple[Question, ...]
     ask_when_unmeasured: tuple[Question, ...]
 
-    def holds(self, when: Mapping[str, Any], flags: Set[str], features: Set[str]) -> bool:
-        """Whether a rule condition holds for these flags and features (all its keys must hold)."""
-        if "flags_any" in when and not flags & set(when["flags_any"]):
-            return False
-        if "flags_all" in when and not set(when["flags_all"]) <= flags:
-            return False
-        if "flags_none" in when and flags & set(when["flags_none"]):
-            return False
-        if "features_any" in when and not features & set(when["features_any"]):
-            return False
-        if "features_all" in when and not set(when["features_all"]) <= features:
-            return False
-        if "min_count" in when and count_of(when["min_count"]["of"], flags, features) < int(
-            when["min_count"]["count"]
-        ):
-            return False
-        if "any" in when and not any(self.holds(c, flags, features) for c in when["any"]):
-            return False
-        if "all" in when and not all(self.holds(c, flags, features) for c in when["all"]):
-            return False
-        return "ref" not in when or self.holds(self.conditions[when["ref"]], flags, features)
-
     def choose(self, flags: Set[str], features: Set[str]) -> PathwayRule:
         """The first rule that holds (the file ends with an unconditional rule)."""
         for rule in self.rules:
-            if self.holds(rule.when, flags, features):
+            if rule.condition.holds(flags, features):
                 return rule
         raise ValueError(f"{RULES_FILE}: no rule matched and there is no final unconditional rule")
 
@@ -85,7 +119,7 @@ class PathwayRules:
         return self.ratings[pathway][modality]
 
 
-def count_of(terms: list[str], flags: Set[str], features: Set[str]) -> int:
+def count_of(terms: Sequence[str], flags: Set[str], features: Set[str]) -> int:
     """How many of 'flag:<id>' / 'feature:<name>' terms are present ('flag:*' counts every flag)."""
     total = 0
     for term in terms:
@@ -100,12 +134,19 @@ def count_of(terms: list[str], flags: Set[str], features: Set[str]) -> int:
 def parse_rules(raw: Mapping[str, Any]) -> PathwayRules:
     """Build PathwayRules from the file's JSON."""
     weights = raw["flag_weights"]
+    named = raw.get("conditions", {})
     return PathwayRules(
         rules=tuple(
-            PathwayRule(r["id"], Pathway(r["pathway"]), r.get("when") or {}, r["rationale"])
+            PathwayRule(
+                r["id"],
+                Pathway(r["pathway"]),
+                r.get("when") or {},
+                r["rationale"],
+                parse_condition(r.get("when") or {}, named),
+            )
             for r in raw["rules"]
         ),
-        conditions=raw.get("conditions", {}),
+        conditions=named,
         ratings={
             Pathway(pathway): {m: Rating(entry[m.value]) for m in Modality}
             for pathway, entry in raw["ratings"].items()

@@ -9,7 +9,7 @@ features too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -68,6 +68,8 @@ class Reading:
     _conditions_in: dict[str, list[tuple[Resource, CodeRef]]] = field(default_factory=dict)
     _lookups: KnowledgeLookups | None = None
     _coded_keys: dict[str, list[tuple[int, tuple[str, str]]]] | None = None
+    _words_in: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    _condition_sets: Collection[str] | None = None
 
     @property
     def lookups(self) -> KnowledgeLookups:
@@ -96,9 +98,12 @@ class Reading:
         A SNOMED code the value set does not list (a newer or national concept, "Saddle anaesthesia"
         under a local id) must not hide what the entry says, so the words are read too.
         """
+        return self._worded_conditions_by_set().get(value_set_id, [])
+
+    def _worded_conditions_by_set(self) -> dict[str, list[tuple[Resource, str]]]:
         if self._worded_conditions is None:
             self._sort_conditions()
-        return (self._worded_conditions or {}).get(value_set_id, [])
+        return self._worded_conditions or {}
 
     def _sort_conditions(self) -> None:
         """One pass over the conditions: loose ones, and SNOMED ones grouped by their words."""
@@ -110,23 +115,32 @@ class Reading:
                 by_text.setdefault(concept_text(code), []).append(res)
             else:
                 loose.append(res)
-        words = self.lookups.words
         worded: dict[str, list[tuple[Resource, str]]] = {}
         for text, group in by_text.items():
-            for value_set_id, matched in words.matches(text).items():
+            for value_set_id, matched in self.words_in(text).items():
                 worded.setdefault(value_set_id, []).extend((res, matched) for res in group)
         self._loose_conditions, self._worded_conditions = loose, worded
 
     def order_texts(self) -> list[OrderText]:
         """The order's free texts with their affirmed parts, worked out once per decision."""
         if self._order_texts is None:
-            words = self.lookups.words
             self._order_texts = []
             for text, where in order_texts(self.order.resource):
                 parts = tuple(affirmed_parts(text))
-                matches = tuple(words.matches(part) for part in parts)
+                matches = tuple(self.words_in(part) for part in parts)
                 self._order_texts.append(OrderText(text, where, parts, matches))
         return self._order_texts
+
+    def words_in(self, text: str) -> Mapping[str, str]:
+        """{value set id: matched words} for a text of this record or order.
+
+        Worked out once per decision: the order's reason text, its coding's display and the problem
+        list entry are often the same words ("Low back pain"), and matching is the costly part.
+        """
+        found = self._words_in.get(text)
+        if found is None:
+            found = self._words_in[text] = self.lookups.words.matches(text)
+        return found
 
     def coded(self, value_set_id: str) -> list[Resource]:
         """Resources of any type whose main code is one the value set lists exactly.
@@ -135,6 +149,13 @@ class Reading:
         record's codes, each looked up once per decision, rather than from every set's codes.
         """
         self.knowledge.value_set(value_set_id)  # an unknown set is a mistake: fail as before
+        found = self._codes_by_set().get(value_set_id)
+        if not found:
+            return []
+        return self.record.with_any_code(key for _, key in sorted(found))
+
+    def _codes_by_set(self) -> dict[str, list[tuple[int, tuple[str, str]]]]:
+        """Value set id -> (place in the set, code) for each of the record's codes the set lists."""
         if self._coded_keys is None:
             by_set: dict[str, list[tuple[int, tuple[str, str]]]] = {}
             sets_of_code = self.lookups.sets_of_code
@@ -142,10 +163,7 @@ class Reading:
                 for set_id, place in sets_of_code.get(key, ()):
                     by_set.setdefault(set_id, []).append((place, key))
             self._coded_keys = by_set
-        found = self._coded_keys.get(value_set_id)
-        if not found:
-            return []
-        return self.record.with_any_code(key for _, key in sorted(found))
+        return self._coded_keys
 
     def conditions_in(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
         """Conditions whose code (or, uncoded, whose text) is in the value set, each with what matched.
@@ -159,6 +177,8 @@ class Reading:
 
     def _find_conditions(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
         value_set = self.knowledge.value_set(value_set_id)
+        if value_set_id not in self._sets_with_conditions():
+            return []
         out: list[tuple[Resource, CodeRef]] = []
         seen: set[int] = set()
         indexed = self.coded(value_set_id)
@@ -174,6 +194,22 @@ class Reading:
                 seen.add(id(res))
                 out.append((res, CodeRef(None, None, words)))
         return out
+
+    def _sets_with_conditions(self) -> Collection[str]:
+        """The sets a condition of this record may be in: coded in them or worded like them.
+
+        Detection asks about some thirty sets and a record's few conditions fall in one or two, so
+        the other sets are answered without reading anything.
+        """
+        if self._condition_sets is None:
+            if not self.record.of_type("Condition"):
+                self._condition_sets = frozenset()
+            elif self.loose_conditions():
+                # Matched one by one, by prefix and text: any set may hold them.
+                self._condition_sets = self.knowledge.value_sets.keys()
+            else:
+                self._condition_sets = self._codes_by_set().keys() | self._worded_conditions_by_set().keys()
+        return self._condition_sets
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,32 @@ class KnowledgeLookups:
                     seen.add(key)
                     self.sets_of_code.setdefault(key, []).append((value_set_id, place))
 
+        # Code (any system) -> the sets listing it; first character of a prefix code -> the sets
+        # that also match codes starting with it ("C79" takes "C79.5").
+        self.sets_of_bare_code: dict[str, set[str]] = {}
+        self.sets_of_prefix_start: dict[str, set[str]] = {}
+        for value_set_id, value_set in knowledge.value_sets.items():
+            for concept in value_set.concepts:
+                self.sets_of_bare_code.setdefault(concept.code, set()).add(value_set_id)
+                if concept.prefix_match:
+                    start = concept.code.replace(".", "")[:1]
+                    self.sets_of_prefix_start.setdefault(start, set()).add(value_set_id)
+        self.knowledge = knowledge
+
+    def sets_containing(self, system: str | None, code: str | None) -> frozenset[str]:
+        """The ids of every value set that `contains(system, code)`, each set asked only if it may."""
+        if not code:
+            return frozenset()
+        code = code.strip()
+        by_prefix = self.sets_of_prefix_start
+        maybe = (
+            self.sets_of_bare_code.get(code, set())
+            | by_prefix.get(code.replace(".", "")[:1], set())
+            | by_prefix.get("", set())  # a prefix of nothing would take every code
+        )
+        sets = self.knowledge.value_sets
+        return frozenset(set_id for set_id in maybe if sets[set_id].contains(system, code))
+
     @classmethod
     def for_knowledge(cls, knowledge: Knowledge) -> KnowledgeLookups:
         """The lookups for this knowledge (built once; keyed by the loaded knowledge's identity)."""

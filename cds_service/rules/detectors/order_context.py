@@ -29,17 +29,26 @@ TEXT_FLAGS: tuple[tuple[str, RedFlagId | None, tuple[str, ...]], ...] = (
     ("sciatica", None, ()),
 )
 
+TEXT_SETS = frozenset(value_set_id for value_set_id, _, _ in TEXT_FLAGS)
+
 
 def detect_order_context(reading: Reading, findings: Findings) -> None:
     """Red flags in the order's coded reasons, referenced conditions, free text and the session's drafts."""
     order = reading.order.resource
     reference = reading.order.reference
+    missing = TEXT_SETS - reading.knowledge.value_sets.keys()
+    if missing:
+        reading.knowledge.value_set(min(missing))  # fails, naming the sets there are
     reasons = [coding for concept in as_list(order.get("reasonCode")) for coding in codings(concept)]
+    # Which sets each reason code is in, asked once per code rather than once per set and code.
+    reason_sets = [reading.lookups.sets_containing(system, code) for system, code, _ in reasons]
     texts = reading.order_texts()
+    stated = set().union(*reason_sets, *(part for said in texts for part in said.matches))
     for flag_vs, flag, features in TEXT_FLAGS:
-        value_set = reading.knowledge.value_set(flag_vs)
-        for system, code, display in reasons:
-            if value_set.contains(system, code):
+        if flag_vs not in stated:
+            continue  # neither a reason code nor the order's words are in this set
+        for (system, code, display), in_sets in zip(reasons, reason_sets, strict=True):
+            if flag_vs in in_sets:
                 matched = CodeRef(system, code, display)
                 record_stated(
                     findings,
