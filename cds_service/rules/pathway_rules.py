@@ -8,7 +8,7 @@ and a clinical lead can read and change it without touching code.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,59 +19,66 @@ from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId
 RULES_FILE = "pathway-rules.json"
 
 
+# One part of a rule condition: does it hold for these flags and features?
+Test = Callable[[Set[str], Set[str]], bool]
+
+
 @dataclass(frozen=True)
 class Condition:
-    """A rule condition as the file states it, its lists made sets once at load.
+    """A rule condition made once at load into the tests its file entry names (all must hold).
 
-    Every part given must hold; a part the file does not give is None (or empty, for the "all" kinds).
+    Eighteen rules are tried on every decision; each tests only the parts it names, with sets built
+    once rather than from the file's lists on every call.
     """
 
-    flags_any: frozenset[str] | None = None
-    flags_all: frozenset[str] = frozenset()
-    flags_none: frozenset[str] = frozenset()
-    features_any: frozenset[str] | None = None
-    features_all: frozenset[str] = frozenset()
-    min_count: tuple[int, tuple[str, ...]] | None = None  # (count, 'flag:<id>' / 'feature:<name>' terms)
-    any: tuple[Condition, ...] | None = None
-    all: tuple[Condition, ...] = ()  # the "all" list, then the condition "ref" names
+    tests: tuple[Test, ...]
 
     def holds(self, flags: Set[str], features: Set[str]) -> bool:
-        """Whether this condition holds for these flags and features."""
-        if self.flags_any is not None and self.flags_any.isdisjoint(flags):
-            return False
-        if not self.flags_all <= flags or not self.flags_none.isdisjoint(flags):
-            return False
-        if self.features_any is not None and self.features_any.isdisjoint(features):
-            return False
-        if not self.features_all <= features:
-            return False
-        if self.min_count is not None and count_of(self.min_count[1], flags, features) < self.min_count[0]:
-            return False
-        if self.any is not None and not any(c.holds(flags, features) for c in self.any):
-            return False
-        return all(c.holds(flags, features) for c in self.all)
+        """Whether every part of this condition holds for these flags and features."""
+        # A loop rather than all(<generator>): making the generator costs more than the one or two
+        # tests most rules have, and rules are tried on every decision.
+        for test in self.tests:  # noqa: SIM110
+            if not test(flags, features):
+                return False
+        return True
+
+
+def any_holds(options: tuple[Condition, ...], flags: Set[str], features: Set[str]) -> bool:
+    """Whether at least one of the options holds (a loop, for the reason `Condition.holds` gives)."""
+    for option in options:  # noqa: SIM110
+        if option.holds(flags, features):
+            return True
+    return False
 
 
 def parse_condition(when: Mapping[str, Any], named: Mapping[str, Mapping[str, Any]]) -> Condition:
     """A condition from its JSON; "ref" names one of the file's `conditions`."""
-
-    def as_set(key: str) -> frozenset[str] | None:
-        return frozenset(when[key]) if key in when else None
-
-    parts = [parse_condition(c, named) for c in when.get("all", ())]
+    tests: list[Test] = []
+    if "flags_any" in when:
+        flags_any = frozenset(when["flags_any"])
+        tests.append(lambda flags, _: not flags_any.isdisjoint(flags))
+    if "flags_all" in when:
+        flags_all = frozenset(when["flags_all"])
+        tests.append(lambda flags, _: flags_all <= flags)
+    if "flags_none" in when:
+        flags_none = frozenset(when["flags_none"])
+        tests.append(lambda flags, _: flags_none.isdisjoint(flags))
+    if "features_any" in when:
+        features_any = frozenset(when["features_any"])
+        tests.append(lambda _, features: not features_any.isdisjoint(features))
+    if "features_all" in when:
+        features_all = frozenset(when["features_all"])
+        tests.append(lambda _, features: features_all <= features)
+    if "min_count" in when:
+        count, terms = int(when["min_count"]["count"]), tuple(when["min_count"]["of"])
+        tests.append(lambda flags, features: count_of(terms, flags, features) >= count)
+    if "any" in when:
+        options = tuple(parse_condition(c, named) for c in when["any"])
+        tests.append(lambda flags, features: any_holds(options, flags, features))
+    tests += [parse_condition(c, named).holds for c in when.get("all", ())]
     if "ref" in when:
-        parts.append(parse_condition(named[when["ref"]], named))
-    count = when.get("min_count")
-    return Condition(
-        flags_any=as_set("flags_any"),
-        flags_all=as_set("flags_all") or frozenset(),
-        flags_none=as_set("flags_none") or frozenset(),
-        features_any=as_set("features_any"),
-        features_all=as_set("features_all") or frozenset(),
-        min_count=(int(count["count"]), tuple(count["of"])) if count is not None else None,
-        any=tuple(parse_condition(c, named) for c in when["any"]) if "any" in when else None,
-        all=tuple(parts),
-    )
+        tests.append(parse_condition(named[when["ref"]], named).holds)
+    return Condition(tuple(tests))
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
     ("night-pain", RedFlagId.NON_MECHANICAL_OR_NIGHT_PAIN, CURRENT, ()),
 )
 
+CONDITION_SETS = frozenset(value_set_id for value_set_id, _, _, _ in CONDITION_FLAGS)
+
 
 def status_code(res: Resource, element: str) -> str | None:
     """The code of Condition.clinicalStatus or .verificationStatus (or None)."""
@@ -109,7 +111,11 @@ def detect_conditions(reading: Reading, findings: Findings) -> None:
             "conditions (problem list: cancer, osteoporosis, HIV, neurology) could not be read"
         )
         return
+    reading.require(CONDITION_SETS)
+    holding = reading.sets_with_conditions()
     for value_set_id, flag, how, features in CONDITION_FLAGS:
+        if value_set_id not in holding:
+            continue  # no condition of this record can be in the set: skip its look-up
         for res, matched in reading.conditions_in(value_set_id):
             if counts(res, how, reading):
                 findings.add(flag, evidence_for(res, matched, onset_date(res), SOURCE), *features)

@@ -9,7 +9,7 @@ features too.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,6 +21,8 @@ from cds_service.rules.detectors.order_words import affirmed_parts, order_texts
 from cds_service.rules.model import AskAbout, CodeRef, Evidence, ImagingOrder, RedFlag, RedFlagId
 
 SNOMED = "http://snomed.info/sct"
+# Each flag's place in the enum (the order flags are shown in), without walking the enum per call.
+FLAG_ORDER = {flag: place for place, flag in enumerate(RedFlagId)}
 
 
 @dataclass
@@ -51,7 +53,8 @@ class Findings:
 
     def red_flags(self) -> tuple[RedFlag, ...]:
         """The flags found, in a stable order (the enum's order), each with its evidence."""
-        return tuple(RedFlag(flag, tuple(self.flags[flag])) for flag in RedFlagId if flag in self.flags)
+        found = sorted(self.flags, key=FLAG_ORDER.__getitem__)
+        return tuple(RedFlag(flag, tuple(self.flags[flag])) for flag in found)
 
 
 @dataclass
@@ -177,7 +180,7 @@ class Reading:
 
     def _find_conditions(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
         value_set = self.knowledge.value_set(value_set_id)
-        if value_set_id not in self._sets_with_conditions():
+        if value_set_id not in self.sets_with_conditions():
             return []
         out: list[tuple[Resource, CodeRef]] = []
         seen: set[int] = set()
@@ -195,7 +198,13 @@ class Reading:
                 out.append((res, CodeRef(None, None, words)))
         return out
 
-    def _sets_with_conditions(self) -> Collection[str]:
+    def require(self, value_set_ids: Set[str]) -> None:
+        """Fail, naming the sets there are, when the knowledge lacks one of these value sets."""
+        missing = value_set_ids - self.knowledge.value_sets.keys()
+        if missing:
+            self.knowledge.value_set(min(missing))
+
+    def sets_with_conditions(self) -> Collection[str]:
         """The sets a condition of this record may be in: coded in them or worded like them.
 
         Detection asks about some thirty sets and a record's few conditions fall in one or two, so

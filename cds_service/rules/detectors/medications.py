@@ -212,6 +212,8 @@ def detect_medications(reading: Reading, findings: Findings) -> None:
 
 def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resource], *, source: str) -> None:
     """Find steroid and immunosuppressant use among these medicine resources."""
+    if not medicines:
+        return
     classifier = MedicineClassifier.for_reading(reading)
     lookback = months_before(reading.on, int(reading.threshold("steroid_lookback_months")))
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30

@@ -117,6 +117,8 @@ def detect_observations(reading: Reading, findings: Findings) -> None:
             "observations (temperature, vital signs, CRP/WCC/ESR, weight) could not be read"
         )
         return
+    if not reading.record.of_type("Observation"):
+        return  # nothing measured: every check below would read an empty series
     detect_fever(reading, findings)
     detect_high_risk_vitals(reading, findings)
     detect_inflammatory_markers(reading, findings)

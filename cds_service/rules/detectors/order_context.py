@@ -36,9 +36,7 @@ def detect_order_context(reading: Reading, findings: Findings) -> None:
     """Red flags in the order's coded reasons, referenced conditions, free text and the session's drafts."""
     order = reading.order.resource
     reference = reading.order.reference
-    missing = TEXT_SETS - reading.knowledge.value_sets.keys()
-    if missing:
-        reading.knowledge.value_set(min(missing))  # fails, naming the sets there are
+    reading.require(TEXT_SETS)
     reasons = [coding for concept in as_list(order.get("reasonCode")) for coding in codings(concept)]
     # Which sets each reason code is in, asked once per code rather than once per set and code.
     reason_sets = [reading.lookups.sets_containing(system, code) for system, code, _ in reasons]

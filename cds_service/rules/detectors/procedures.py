@@ -54,6 +54,8 @@ def detect_procedures(reading: Reading, findings: Findings) -> None:
     if "procedures" in reading.record.unavailable:
         findings.note_unchecked("procedures (transplants, spinal surgery) could not be read")
         return
+    if not reading.record.of_type("Procedure"):
+        return  # no procedure on record: nothing below could be found
     for res, matched in procedures_in(reading, "transplant"):
         dated = performed(res)
         if status_of(res) in VOID or (dated is not None and dated > reading.on):
