@@ -9,7 +9,7 @@ features too.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Set
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -128,9 +128,13 @@ class Reading:
         """The order's free texts with their affirmed parts, worked out once per decision."""
         if self._order_texts is None:
             self._order_texts = []
+            read: dict[str, tuple[tuple[str, ...], tuple[Mapping[str, str], ...]]] = {}
             for text, where in order_texts(self.order.resource):
-                parts = tuple(affirmed_parts(text))
-                matches = tuple(self.words_in(part) for part in parts)
+                # A reason's text and its coding's display are often the same words: read them once.
+                if text not in read:
+                    parts = tuple(affirmed_parts(text))
+                    read[text] = (parts, tuple(self.words_in(part) for part in parts))
+                parts, matches = read[text]
                 self._order_texts.append(OrderText(text, where, parts, matches))
         return self._order_texts
 
@@ -198,11 +202,13 @@ class Reading:
                 out.append((res, CodeRef(None, None, words)))
         return out
 
-    def require(self, value_set_ids: Set[str]) -> None:
+    def require(self, value_set_ids: frozenset[str]) -> None:
         """Fail, naming the sets there are, when the knowledge lacks one of these value sets."""
-        missing = value_set_ids - self.knowledge.value_sets.keys()
-        if missing:
-            self.knowledge.value_set(min(missing))
+        if value_set_ids not in self.lookups.sets_present:
+            missing = value_set_ids - self.knowledge.value_sets.keys()
+            if missing:
+                self.knowledge.value_set(min(missing))
+            self.lookups.sets_present.add(frozenset(value_set_ids))
 
     def sets_with_conditions(self) -> Collection[str]:
         """The sets a condition of this record may be in: coded in them or worded like them.
