@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -111,7 +111,7 @@ class ValueSet:
         """True when the code is in the set (system None: match on the code alone)."""
         return self.concept(system, code) is not None
 
-    def match_text(self, text: str, *, could_match: Container[int] | None = None) -> str | None:
+    def match_text(self, text: str, *, could_match: Iterable[int] | None = None) -> str | None:
         """The part of `text` that one of the set's text patterns matched, or None.
 
         `could_match`, when given, holds the positions of the only patterns that can match this
@@ -119,9 +119,9 @@ class ValueSet:
         """
         if not text:
             return None
-        for place, pattern in enumerate(self.text_patterns):
-            if could_match is not None and place not in could_match:
-                continue
+        patterns = self.text_patterns
+        tried = patterns if could_match is None else [patterns[place] for place in sorted(could_match)]
+        for pattern in tried:
             found = pattern.search(text)
             if found:
                 return found.group(0).strip() or text

@@ -15,6 +15,12 @@ from cds_service.rules.detectors import Findings, detect_red_flags
 from cds_service.rules.model import AskAbout, Decision, ImagingOrder, Pathway, RedFlagId
 from cds_service.rules.pathway_rules import PathwayRule, PathwayRules, load_pathway_rules
 
+# The data whose absence leaves a flag unknown rather than absent (Findings.measured).
+UNMEASURED = {
+    RedFlagId.WEIGHT_LOSS: "weight-series",
+    RedFlagId.SYSTEMICALLY_UNWELL: "vital-signs",
+}
+
 
 def choose_pathway(
     flags: Iterable[RedFlagId | str],
@@ -53,12 +59,8 @@ def decide(order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, 
 def questions(findings: Findings, rules: PathwayRules) -> tuple[AskAbout, ...]:
     """Flags the record did not show and cannot be trusted to show: ask the GP, never assume absence."""
     asked = [AskAbout(q.flag, q.question) for q in rules.ask_about if q.flag not in findings.flags]
-    unmeasured = {
-        RedFlagId.WEIGHT_LOSS: "weight-series",
-        RedFlagId.SYSTEMICALLY_UNWELL: "vital-signs",
-    }
     for q in rules.ask_when_unmeasured:
-        if q.flag not in findings.flags and unmeasured.get(q.flag) not in findings.measured:
+        if q.flag not in findings.flags and UNMEASURED.get(q.flag) not in findings.measured:
             asked.append(AskAbout(q.flag, q.question))
     return tuple(asked)
 
