@@ -178,12 +178,23 @@ class MedicineClassifier:
             return classifier
         return cached[1]
 
-    def classify(self, concept: Any) -> MedicineClass:
-        """Steroid (unless a local preparation) and immunosuppressant matches for one medicine."""
+    def classify(
+        self, concept: Any, seen: dict[tuple[object, ...], MedicineClass] | None = None
+    ) -> MedicineClass:
+        """Steroid (unless a local preparation) and immunosuppressant matches for one medicine.
+
+        `seen` holds this record's medicines classified so far (records repeat the same products);
+        it must not outlive the call.
+        """
         codes = tuple(codings(concept))
         text = concept_text(concept)
-        steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
-        return MedicineClass(steroid, self.immuno.match(codes, text))
+        found = seen.get((codes, text)) if seen is not None else None
+        if found is None:
+            steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
+            found = MedicineClass(steroid, self.immuno.match(codes, text))
+            if seen is not None:
+                seen[(codes, text)] = found
+        return found
 
 
 def medicine_concept(res: Resource) -> Any:
@@ -220,9 +231,10 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
+    seen: dict[tuple[object, ...], MedicineClass] = {}
     for res in medicines:
         concept = medicine_concept(res)
-        kind = classifier.classify(concept)
+        kind = classifier.classify(concept, seen)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
         course = course_of(res, reading)
