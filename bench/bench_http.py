@@ -4,7 +4,11 @@ Both run under the same production server (gunicorn via cds_service.cli.serve, 2
 127.0.0.1, one after the other in the same run, at concurrency 16; the report gives requests/s and
 p50/p99 for each and the service/hello throughput ratio (target >= 0.5).
 
-    .venv/bin/python bench/bench_http.py [--seconds 10] [--runs 2] [--request FILE]
+    .venv/bin/python bench/bench_http.py [--seconds 10] [--runs 2] [--request FILE] [--floor]
+
+With --floor, two floor apps (bench/floor_app.py) run under the same server and load in each run:
+the same request answered with the same card bytes, without and with the decision-log write every
+call must make; they show how much of the gap to hello-world no implementation can close.
 
 The load generator is `wrk` when installed (apt-get install wrk), else a bounded thread pool with
 `requests`. Each hook call carries a fresh hookInstance, as real clients send.
@@ -31,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the load generator and the tests' server helper
 
 from bench.closed_loop import closed_loop  # noqa: E402
+from bench.floor_app import floor_app  # noqa: E402
 from cds_service.cli.serve import ProductionServer  # noqa: E402
 from cds_service.samples import load_sample, service_id_for  # noqa: E402
 from tests.servers import free_port, running_server, spine_cds_serve  # noqa: E402
@@ -40,6 +45,12 @@ WORKERS = 2
 INSTANCE_PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 # The commonest call in practice: a GP orders a lumbar MRI for back pain with no red flags.
 DEFAULT_SAMPLE = REPO / "sample_bundles" / "17-acute-low-back-pain-no-red-flags.json"
+
+
+def serve_floor(port: int, sample: Path, *, log: bool) -> None:
+    """Run a floor app (bench/floor_app.py) under the same gunicorn wrapper."""
+    options = {"bind": f"127.0.0.1:{port}", "workers": WORKERS, "accesslog": None, "errorlog": "-"}
+    ProductionServer(lambda: floor_app(sample, log=log), options).run()
 
 
 def serve_hello(port: int) -> None:
@@ -132,6 +143,12 @@ def one_run(
     hello = [sys.executable, __file__, "--serve-hello", str(port)]
     with running_server(hello, port=port, log=workdir / "hello.log", env=env, probe="/") as served:
         results["hello-world Flask"] = measure(f"{served.url}/", None, args.seconds, workdir, use_wrk)
+    if args.floor:
+        for name, flag in (("floor: answer", "--serve-floor"), ("floor: answer+log", "--serve-floor-log")):
+            port = free_port()
+            floor = [sys.executable, __file__, flag, str(port), "--request", str(args.request)]
+            with running_server(floor, port=port, log=workdir / "floor.log", env=env, probe="/") as served:
+                results[name] = measure(f"{served.url}/", body, args.seconds, workdir, use_wrk)
     with spine_cds_serve(workdir, env, workers=WORKERS) as served:
         check = requests.post(
             f"{served.url}{hook_path}",
@@ -160,13 +177,24 @@ def main() -> int:
     parser.add_argument(
         "--runs", type=int, default=2, help="paired hello/service runs; the ratio's median is reported"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the floor apps (bench/floor_app.py): the request answered, with and without"
+        " the decision-log write",
+    )
     parser.add_argument("--serve-hello", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor-log", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "--threads", action="store_true", help="use the Python load generator even if wrk exists"
     )
     args = parser.parse_args()
     if args.serve_hello:
         serve_hello(args.serve_hello)
+        return 0
+    if args.serve_floor or args.serve_floor_log:
+        serve_floor(args.serve_floor or args.serve_floor_log, args.request, log=bool(args.serve_floor_log))
         return 0
 
     call = load_sample(args.request).request  # a sample Bundle made into a request, or a request file
@@ -196,6 +224,11 @@ def main() -> int:
                 f"run {number}  {name:22} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms"
                 f"  p99 {r['p99_ms']:6.2f} ms  errors {int(r['errors'] + r['socket_errors'])}"
             )
+    for name in runs[0]:
+        if name.startswith("floor"):
+            floor_ratios = [r[name]["rps"] / r["hello-world Flask"]["rps"] for r in runs]
+            ratio = statistics.median(floor_ratios)
+            print(f"{name}/hello = {ratio:.2f} (the best a service doing only this can reach)")
     ratios = [r["spine-cds hook call"]["rps"] / r["hello-world Flask"]["rps"] for r in runs]
     listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
     print(
