@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from functools import cache
 
 from cds_service.cards.decision_extension import decision_action
+from cds_service.cards.filling import RecordTexts
 from cds_service.cards.ids import card_uuid
 from cds_service.cards.links import links_for, override_reasons_for
-from cds_service.cards.render import card_context, render_card, suggested_words
+from cds_service.cards.render import card_facts, render_card, suggested_words
 from cds_service.cards.suggestions import build_suggestions, plan_card
 from cds_service.hooks.response import Card, HookResponse, Source
 from cds_service.knowledge import Knowledge
@@ -31,9 +32,12 @@ def build_card(decision: Decision, *, knowledge: Knowledge, settings: Settings, 
     plan = plan_card(decision)
     if plan.indicator is None and settings.quiet_when_supported:
         return None
-    context = card_context(decision, knowledge, hook=hook, suggested=suggested_words(decision.order.regions))
-    wording = render_card(decision.pathway.value, context)
-    suggestions = build_suggestions(decision, plan, labels=wording.labels, describe=wording.describe)
+    texts = RecordTexts()
+    facts = card_facts(
+        decision, knowledge, hook=hook, suggested=suggested_words(decision.order.regions), texts=texts
+    )
+    wording = render_card(facts, texts)
+    suggestions = build_suggestions(decision, plan, wording)
     # Cards, suggestions and actions are built with `model_construct`, without validation: every
     # value is made by this package from the validated knowledge and the parsed request, and
     # validating each model again was a quarter of the cards' cost. The test suite checks every

@@ -1,25 +1,27 @@
 """Card wording: one Jinja2 template per pathway in `cards_templates/`, editable without Python.
 
 Every string that comes from the record or the client (displays, dates, order text) is escaped for
-markdown here and for HTML by Jinja2's autoescape, because real clients (the CDS Hooks Sandbox)
+markdown here and for HTML as Jinja2's autoescape would, because real clients (the CDS Hooks Sandbox)
 render raw HTML inside `detail` (reference/cds-hooks.md section 4).
+
+A template is rendered once per process for each set of knowledge-derived facts (`CardFacts`), with
+markers where record text goes; each card then only fills its own text in (`cds_service.cards.filling`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, fields
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import jinja2.runtime
 
 from cds_service.cards.catalogue import imaging_code
+from cds_service.cards.filling import MarkedText, RecordTexts
 from cds_service.fhir.record import concept_text
 from cds_service.knowledge import Knowledge
 from cds_service.knowledge.guideline import Guideline
@@ -177,20 +179,11 @@ def _knowledge_questions() -> dict[str, str]:
     return {q.question: markdown_text(q.question) for q in (*rules.ask_about, *rules.ask_when_unmeasured)}
 
 
-def _question_text(question: str) -> str:
-    # The questions are knowledge, the same on most cards: escaped once, not eight times a card.
+def _question_text(question: str, texts: RecordTexts) -> str:
+    # The questions are knowledge, the same on most cards: escaped once, not eight times a card, and
+    # part of the facts a rendering is kept for. Any other question is treated as record text.
     known = _knowledge_questions().get(question)
-    return known if known is not None else markdown_text(question)
-
-
-@dataclass(frozen=True, slots=True)
-class CardWording:
-    """The rendered wording of one card, and what describes its actions in the same context."""
-
-    summary: str
-    detail: str
-    labels: dict[str, str]
-    describe: Callable[[str], str]
+    return known if known is not None else texts.marker(markdown_text(question))
 
 
 def one_sentence(text: str) -> str:
@@ -208,101 +201,182 @@ def _order_text(decision: Decision) -> str:
     return markdown_text(text) if text else ""
 
 
-def _evidence_lines(evidence: tuple[Evidence, ...]) -> tuple[EvidenceLine, ...]:
+def _evidence_lines(evidence: tuple[Evidence, ...], texts: RecordTexts) -> tuple[EvidenceLine, ...]:
     lines = (
-        EvidenceLine(
-            what=markdown_text(ev.what),
-            date=markdown_text(ev.date[:10]) if ev.date else "",
-            source=markdown_text(ev.source),
-            reference=markdown_text(ev.reference) if ev.reference else "",
+        (
+            markdown_text(ev.what),
+            markdown_text(ev.date[:10]) if ev.date else "",
+            markdown_text(ev.source),
+            markdown_text(ev.reference) if ev.reference else "",
         )
         for ev in evidence
     )
     # The same finding can reach a flag by two routes (e.g. a code and a note): show it once.
-    return tuple(dict.fromkeys(lines))
+    return tuple(
+        EvidenceLine(
+            what=texts.marker(what),
+            date=texts.marker(date),
+            source=texts.marker(source),
+            reference=texts.marker(reference),
+        )
+        for what, date, source, reference in dict.fromkeys(lines)
+    )
 
 
-def card_context(
-    decision: Decision, knowledge: Knowledge, *, hook: str, suggested: SuggestedWords
-) -> dict[str, Any]:
-    """The variables every pathway template sees (documented in cards_templates/README.md)."""
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    """The variables a pathway template sees (cards_templates/README.md), record text as markers.
+
+    Facts hold codes and wording from the knowledge (pathway, modality, regions, red flag ids and
+    labels, questions, guideline) and, for each piece of record text, only a numbered marker or ""
+    when there is none: no text, id or date of a patient. Cards with equal facts differ only in the
+    text filled into their markers, which is why one rendering per facts serves them all.
+    """
+
+    pathway: str
+    rating: str
+    hook: str
+    order: OrderWords
+    red_flags: tuple[FlagWords, ...]
+    ask_about: tuple[str, ...]
+    not_checked: tuple[str, ...]
+    rationale: str
+    recent_bloods: tuple[DatedWords, ...]
+    suggested: SuggestedWords
+    deceased: DatedWords | None
+    guideline: GuidelineWords
+
+
+def card_facts(
+    decision: Decision, knowledge: Knowledge, *, hook: str, suggested: SuggestedWords, texts: RecordTexts
+) -> CardFacts:
+    """The template variables of a decision's card; its record text goes into `texts`."""
     names = labels()
     order = decision.order
+    marker = texts.marker
     regions = [names["regions"].get(r.value, r.value) for r in order.regions]
-    return {
-        "pathway": decision.pathway.value,
-        "rating": decision.rating.value,
-        "hook": hook,
-        "order": OrderWords(
-            reference=markdown_text(order.reference),
-            text=_order_text(decision),
+    return CardFacts(
+        pathway=decision.pathway.value,
+        rating=decision.rating.value,
+        hook=hook,
+        order=OrderWords(
+            reference=marker(markdown_text(order.reference)),
+            text=marker(_order_text(decision)),
             modality=names["modalities"][order.modality.value],
             modality_code=order.modality.value,
             is_mri=order.modality == Modality.MRI,
             is_xray=order.modality == Modality.XRAY,
             regions=" and ".join(regions) or names["regions"]["unspecified"],
         ),
-        "red_flags": [
+        red_flags=tuple(
             FlagWords(
                 id=flag.id.value,
                 label=names["red_flags"].get(flag.id.value, flag.id.value),
-                evidence=_evidence_lines(flag.evidence),
+                evidence=_evidence_lines(flag.evidence, texts),
             )
             for flag in decision.red_flags
-        ],
-        "ask_about": [_question_text(a.question) for a in decision.ask_about],
-        "not_checked": [markdown_text(n) for n in decision.not_checked],
-        "rationale": markdown_text(decision.rationale) if decision.rationale else "",
-        "recent_bloods": [
-            DatedWords(what=markdown_text(ev.what), date=markdown_text(ev.date[:10]) if ev.date else "")
+        ),
+        ask_about=tuple(_question_text(a.question, texts) for a in decision.ask_about),
+        not_checked=tuple(marker(markdown_text(n)) for n in decision.not_checked),
+        rationale=marker(markdown_text(decision.rationale)) if decision.rationale else "",
+        recent_bloods=tuple(
+            DatedWords(
+                what=marker(markdown_text(ev.what)),
+                date=marker(markdown_text(ev.date[:10]) if ev.date else ""),
+            )
             for ev in decision.recent_infection_bloods
-        ],
-        "suggested": suggested,
-        "deceased": (
-            DatedWords(what=markdown_text(decision.deceased.what), date=decision.deceased.date or "")
+        ),
+        suggested=suggested,
+        deceased=(
+            DatedWords(
+                what=marker(markdown_text(decision.deceased.what)), date=marker(decision.deceased.date or "")
+            )
             if decision.deceased
             else None
         ),
-        "guideline": guideline_words(knowledge.guideline),
-    }
-
-
-def render_card(pathway: str, context: dict[str, Any]) -> CardWording:
-    """Render a pathway's template: its `summary`, `detail` and `label_<suggestion>` variables."""
-    card = template(f"{pathway}.md.j2")
-    # The environment's globals merged here from a plain dict, the context then shared: Jinja2 would
-    # otherwise merge its ChainMap of globals into a new dict key by key on every rendering (a fifth
-    # of the rendering's cost). No template has globals of its own.
-    rendering = card.new_context({**_globals(), **context}, shared=True)
-    # The template's own output is layout whitespace: what counts are the variables it sets.
-    "".join(card.root_render_func(rendering))
-    parts = rendering.vars
-    return CardWording(
-        summary=one_sentence(str(parts["summary"])),
-        detail=_BLANK_LINES.sub("\n\n", str(parts["detail"]).strip()) + "\n",
-        labels={
-            name.removeprefix("label_").replace("_", "-"): one_sentence(str(value))
-            for name, value in parts.items()
-            if name.startswith("label_")
-        },
-        describe=_action_describer(rendering),
+        guideline=guideline_words(knowledge.guideline),
     )
 
 
-def _action_describer(rendering: jinja2.runtime.Context) -> Callable[[str], str]:
-    """Describe one card's actions (`cards_templates/actions.md.j2`, block `<kind>`).
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    """A one-line piece of wording (summary, button label, action description) with markers."""
 
-    Only the blocks the card's actions need are rendered, in the card's own template context (a
-    block reads only the variables, which are the same): a second context cost as much as a block.
-    """
+    text: MarkedText
+    finished: str | None  # the sentence itself when it has nothing to fill in
+
+    @classmethod
+    def of(cls, rendered: str) -> _Sentence:
+        text = MarkedText.of(rendered)
+        return cls(text, one_sentence(rendered) if text.pattern is None else None)
+
+    def fill(self, values: list[str]) -> str:
+        # Cut to one sentence after filling: the limit counts the record text too.
+        return self.finished if self.finished is not None else one_sentence(self.text.fill(values))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """A pathway template rendered for one set of facts, markers in place of record text."""
+
+    summary: _Sentence
+    detail: MarkedText
+    labels: dict[str, _Sentence]  # by suggestion key ("cancel-order", ...)
+    actions: dict[str, _Sentence]  # by action kind ("cancel-order", "update-to-mri", ...)
+
+
+# Bounded: the facts of real cards are few (pathway x modality x regions x flags found x questions),
+# but a record with many kinds of evidence could make many; a miss only costs one rendering.
+# The keys carry no patient data: record text reaches `CardFacts` only as numbered markers.
+@lru_cache(maxsize=512)
+def _rendered(facts: CardFacts) -> _Rendered:
+    card = template(f"{facts.pathway}.md.j2")
+    variables = {field.name: getattr(facts, field.name) for field in fields(facts)}
+    rendering = card.new_context({**_globals(), **variables}, shared=True)
+    # The template's own output is layout whitespace: what counts are the variables it sets.
+    "".join(card.root_render_func(rendering))
+    parts = rendering.vars
+    # The action descriptions are rendered in the card's own context: a block reads only the variables.
     actions = template("actions.md.j2")
-    described: dict[str, str] = {}  # "cancel-order" is asked for by every suggestion that cancels
+    return _Rendered(
+        summary=_Sentence.of(str(parts["summary"])),
+        detail=MarkedText.of(_BLANK_LINES.sub("\n\n", str(parts["detail"]).strip()) + "\n"),
+        labels={
+            name.removeprefix("label_").replace("_", "-"): _Sentence.of(str(value))
+            for name, value in parts.items()
+            if name.startswith("label_")
+        },
+        actions={
+            name.replace("_", "-"): _Sentence.of("".join(block(rendering)))
+            for name, block in actions.blocks.items()
+        },
+    )
 
-    def describe(kind: str) -> str:
-        found = described.get(kind)
-        if found is None:
-            block = actions.blocks[kind.replace("-", "_")]
-            found = described[kind] = one_sentence("".join(block(rendering)))
-        return found
 
-    return describe
+@dataclass(frozen=True, slots=True)
+class CardWording:
+    """The wording of one card: its summary and detail, its buttons' labels and actions' descriptions."""
+
+    summary: str
+    detail: str
+    _rendered: _Rendered
+    _values: list[str]
+
+    def label(self, suggestion: str) -> str:
+        """The button text of a suggestion ("cancel-order", ...), set by the pathway's template."""
+        return self._rendered.labels[suggestion].fill(self._values)
+
+    def describe(self, kind: str) -> str:
+        """An action's description ("cancel-order", "update-to-mri"...: cards_templates/actions.md.j2)."""
+        return self._rendered.actions[kind].fill(self._values)
+
+
+def render_card(facts: CardFacts, texts: RecordTexts) -> CardWording:
+    """A card's wording: its pathway template's rendering for these facts, with its record text filled in."""
+    rendered = _rendered(facts)
+    return CardWording(
+        summary=rendered.summary.fill(texts.values),
+        detail=rendered.detail.fill(texts.values),
+        _rendered=rendered,
+        _values=texts.values,
+    )

@@ -7,18 +7,15 @@ and actions are built with `model_construct`, like the cards (see `cds_service.c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
 from cds_service.cards.ids import suggestion_uuid
+from cds_service.cards.render import CardWording
 from cds_service.fhir.record import pruned_copy
 from cds_service.hooks.response import Action, Indicator, SelectionBehavior, Suggestion
 from cds_service.rules.model import Decision, Modality, Pathway, RedFlagId
-
-# Describes one action kind ("cancel-order", "update-to-mri", ...) in the card's wording.
-Describe = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,9 @@ def _with_malignancy_reason(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def _actions(key: str, decision: Decision, describe: Describe) -> list[Action]:
+def _actions(key: str, decision: Decision, wording: CardWording) -> list[Action]:
     order = decision.order
+    describe = wording.describe
     codes = suggested_codes(decision)
     cancel = Action.model_construct(
         type="delete", description=describe("cancel-order"), resourceId=order.reference
@@ -148,16 +146,14 @@ def _actions(key: str, decision: Decision, describe: Describe) -> list[Action]:
     raise ValueError(f"unknown suggestion {key!r}")
 
 
-def build_suggestions(
-    decision: Decision, plan: CardPlan, *, labels: dict[str, str], describe: Describe
-) -> list[Suggestion]:
+def build_suggestions(decision: Decision, plan: CardPlan, wording: CardWording) -> list[Suggestion]:
     """The card's suggestions, labelled by the pathway template, each with a stable uuid."""
     return [
         Suggestion.model_construct(
-            label=labels[key],
+            label=wording.label(key),
             uuid=suggestion_uuid(decision.consult_id, key),
             isRecommended=True if key == plan.recommended else None,
-            actions=_actions(key, decision, describe),
+            actions=_actions(key, decision, wording),
         )
         for key in plan.suggestion_keys
     ]
