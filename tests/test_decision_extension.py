@@ -115,3 +115,14 @@ def test_a_sandbox_draft_with_an_empty_coding_comes_back_without_empty_values(cl
     assert sent_back["code"]["coding"] == [MRI_LUMBAR]
     assert "note" not in sent_back
     assert "performer" not in sent_back
+
+
+def test_an_order_whose_words_look_like_empty_values_comes_back_word_for_word(client: FlaskClient) -> None:
+    order = service_request(MRI_LUMBAR, status="draft")
+    order["note"] = [{"text": 'Pain score null, "" on the form, {} [] in the old system'}]
+    order["priority"] = "routine"
+    response = client.post(SIGN_URL, json=hook_call([order], hook="order-sign"))
+    (action,) = response.get_json()["systemActions"]
+    sent_back = action["resource"]
+    sent_back.pop("extension")
+    assert sent_back == order
