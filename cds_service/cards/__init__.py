@@ -11,6 +11,7 @@ from cds_service.cards.ids import card_uuid
 from cds_service.cards.links import links_for, override_reasons_for
 from cds_service.cards.render import card_facts, render_card, suggested_words
 from cds_service.cards.suggestions import build_suggestions, plan_card
+from cds_service.fhir.record import Resource, pruned_copy
 from cds_service.hooks.response import Card, HookResponse, Source
 from cds_service.knowledge import Knowledge
 from cds_service.knowledge.guideline import Guideline
@@ -27,8 +28,18 @@ def card_source(guideline: Guideline) -> Source:
     return Source(label=f"{guideline.label} ({guideline.version})", url=guideline.url)
 
 
-def build_card(decision: Decision, *, knowledge: Knowledge, settings: Settings, hook: str) -> Card | None:
-    """The one card for a decision, or None when imaging is supported, nothing is to add and quiet."""
+def build_card(
+    decision: Decision,
+    *,
+    knowledge: Knowledge,
+    settings: Settings,
+    hook: str,
+    draft: Resource | None = None,
+) -> Card | None:
+    """The one card for a decision, or None when imaging is supported, nothing is to add and quiet.
+
+    `draft` is the order's `pruned_copy`, when the caller already made one for this response.
+    """
     plan = plan_card(decision)
     if plan.indicator is None and settings.quiet_when_supported:
         return None
@@ -37,7 +48,9 @@ def build_card(decision: Decision, *, knowledge: Knowledge, settings: Settings, 
         decision, knowledge, hook=hook, suggested=suggested_words(decision.order.regions), texts=texts
     )
     wording = render_card(facts, texts)
-    suggestions = build_suggestions(decision, plan, wording)
+    if draft is None:
+        draft = pruned_copy(decision.order.resource)
+    suggestions = build_suggestions(decision, plan, wording, draft)
     # Cards, suggestions and actions are built with `model_construct`, without validation: every
     # value is made by this package from the validated knowledge and the parsed request, and
     # validating each model again was a quarter of the cards' cost. The test suite checks every
@@ -59,12 +72,16 @@ def build_response(
     decisions: Sequence[Decision], *, knowledge: Knowledge, settings: Settings, hook: str
 ) -> HookResponse:
     """One card per decision (or none when quiet), plus a systemAction carrying each decision."""
-    cards = [
-        card
-        for card in (build_card(d, knowledge=knowledge, settings=settings, hook=hook) for d in decisions)
-        if card is not None
-    ]
-    actions = [decision_action(d, settings) for d in decisions]
+    cards: list[Card] = []
+    actions = []
+    for decision in decisions:
+        # One copy of the order per decision, shared by the actions on it: each action changes only
+        # top-level elements of its own shallow copy, and the response is only ever serialised.
+        draft = pruned_copy(decision.order.resource)
+        card = build_card(decision, knowledge=knowledge, settings=settings, hook=hook, draft=draft)
+        if card is not None:
+            cards.append(card)
+        actions.append(decision_action(decision, settings, draft))
     extension = None
     if settings.mirror_system_actions and actions:
         extension = {MIRROR_KEY: [a.to_json() for a in actions]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.fhir.record import pruned_copy
+from cds_service.fhir.record import Resource
 from cds_service.hooks.response import Action
 from cds_service.rules.model import Decision
 from cds_service.settings import Settings
@@ -45,10 +45,13 @@ def decision_extensions(decision: Decision, settings: Settings) -> list[dict[str
     ]
 
 
-def decision_action(decision: Decision, settings: Settings) -> Action:
-    """The `update` of the draft order carrying the decision; earlier decisions on it are replaced."""
+def decision_action(decision: Decision, settings: Settings, draft: Resource) -> Action:
+    """The `update` of the draft order carrying the decision; earlier decisions on it are replaced.
+
+    `draft` is the order's `pruned_copy`; the action has its own shallow copy of it.
+    """
     ours = {decision_extension_url(settings), PAMA_RATING_URL, PAMA_CONSULT_ID_URL}
-    resource = pruned_copy(decision.order.resource)
+    resource = dict(draft)
     existing = resource.get("extension")
     kept = (
         [e for e in existing if not (isinstance(e, dict) and e.get("url") in ours)]

@@ -13,7 +13,7 @@ from typing import Any
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
 from cds_service.cards.ids import suggestion_uuid
 from cds_service.cards.render import CardWording
-from cds_service.fhir.record import pruned_copy
+from cds_service.fhir.record import Resource
 from cds_service.hooks.response import Action, Indicator, SelectionBehavior, Suggestion
 from cds_service.rules.model import Decision, Modality, Pathway, RedFlagId
 
@@ -78,19 +78,19 @@ def suggested_codes(decision: Decision) -> dict[str, OrderableCode]:
     return {"mri": imaging_code("mri", regions), "xray": imaging_code("xray", regions)}
 
 
-def _new_request(decision: Decision, code: OrderableCode) -> dict[str, Any]:
+def _new_request(decision: Decision, code: OrderableCode, draft: Resource) -> dict[str, Any]:
     """A draft ServiceRequest for the same patient, requester and encounter as the imaging order."""
-    draft = decision.order.resource
+    intent = decision.order.resource.get("intent")
     request: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "status": "draft",
-        "intent": draft.get("intent") if isinstance(draft.get("intent"), str) else "order",
+        "intent": intent if isinstance(intent, str) else "order",
         "code": code.concept(),
     }
     for key in ("subject", "encounter", "requester"):
-        # A reference made only of empty values prunes to {}, which the spec forbids sending.
-        if isinstance(draft.get(key), dict) and (reference := pruned_copy(draft[key])):
-            request[key] = reference
+        # Taken from the pruned draft: a reference made only of empty values is not there at all.
+        if isinstance(draft.get(key), dict):
+            request[key] = draft[key]
     return request
 
 
@@ -103,7 +103,7 @@ def _with_malignancy_reason(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def _actions(key: str, decision: Decision, wording: CardWording) -> list[Action]:
+def _actions(key: str, decision: Decision, wording: CardWording, draft: Resource) -> list[Action]:
     order = decision.order
     describe = wording.describe
     codes = suggested_codes(decision)
@@ -113,7 +113,7 @@ def _actions(key: str, decision: Decision, wording: CardWording) -> list[Action]
     if key == "cancel-order":
         return [cancel]
     if key == "refer-physiotherapy":
-        referral = _new_request(decision, orderable("physiotherapy-referral"))
+        referral = _new_request(decision, orderable("physiotherapy-referral"), draft)
         return [
             cancel,
             Action.model_construct(
@@ -121,7 +121,7 @@ def _actions(key: str, decision: Decision, wording: CardWording) -> list[Action]
             ),
         ]
     if key in ("switch-to-mri", "switch-to-xray", "state-suspected-cancer"):
-        updated = pruned_copy(order.resource)
+        updated = dict(draft)
         kind = {"switch-to-mri": "update-to-mri", "switch-to-xray": "update-to-xray"}.get(
             key, "update-state-suspected-cancer"
         )
@@ -135,25 +135,30 @@ def _actions(key: str, decision: Decision, wording: CardWording) -> list[Action]
             Action.model_construct(
                 type="create",
                 description=describe("create-crp"),
-                resource=_new_request(decision, orderable("crp")),
+                resource=_new_request(decision, orderable("crp"), draft),
             ),
             Action.model_construct(
                 type="create",
                 description=describe("create-full-blood-count"),
-                resource=_new_request(decision, orderable("full-blood-count")),
+                resource=_new_request(decision, orderable("full-blood-count"), draft),
             ),
         ]
     raise ValueError(f"unknown suggestion {key!r}")
 
 
-def build_suggestions(decision: Decision, plan: CardPlan, wording: CardWording) -> list[Suggestion]:
-    """The card's suggestions, labelled by the pathway template, each with a stable uuid."""
+def build_suggestions(
+    decision: Decision, plan: CardPlan, wording: CardWording, draft: Resource
+) -> list[Suggestion]:
+    """The card's suggestions, labelled by the pathway template, each with a stable uuid.
+
+    `draft` is the order's `pruned_copy`, shared: every action takes its own shallow copy of it.
+    """
     return [
         Suggestion.model_construct(
             label=wording.label(key),
             uuid=suggestion_uuid(decision.consult_id, key),
             isRecommended=True if key == plan.recommended else None,
-            actions=_actions(key, decision, wording),
+            actions=_actions(key, decision, wording, draft),
         )
         for key in plan.suggestion_keys
     ]
