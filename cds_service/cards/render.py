@@ -223,6 +223,23 @@ def _evidence_lines(evidence: tuple[Evidence, ...], texts: RecordTexts) -> tuple
     )
 
 
+# The same few orders on every card: what the knowledge says of them is looked up once per process.
+# `reference` and `text` are markers (RecordTexts.marker), never record text.
+@lru_cache(maxsize=256)
+def _order_words(modality: Modality, regions: tuple[Region, ...], *, reference: str, text: str) -> OrderWords:
+    names = labels()
+    return OrderWords(
+        reference=reference,
+        text=text,
+        modality=names["modalities"][modality.value],
+        modality_code=modality.value,
+        is_mri=modality == Modality.MRI,
+        is_xray=modality == Modality.XRAY,
+        regions=" and ".join(names["regions"].get(r.value, r.value) for r in regions)
+        or names["regions"]["unspecified"],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CardFacts:
     """The variables a pathway template sees (cards_templates/README.md), record text as markers.
@@ -254,19 +271,15 @@ def card_facts(
     names = labels()
     order = decision.order
     marker = texts.marker
-    regions = [names["regions"].get(r.value, r.value) for r in order.regions]
     return CardFacts(
         pathway=decision.pathway.value,
         rating=decision.rating.value,
         hook=hook,
-        order=OrderWords(
+        order=_order_words(
+            order.modality,
+            order.regions,
             reference=marker(markdown_text(order.reference)),
             text=marker(_order_text(decision)),
-            modality=names["modalities"][order.modality.value],
-            modality_code=order.modality.value,
-            is_mri=order.modality == Modality.MRI,
-            is_xray=order.modality == Modality.XRAY,
-            regions=" and ".join(regions) or names["regions"]["unspecified"],
         ),
         red_flags=tuple(
             FlagWords(
