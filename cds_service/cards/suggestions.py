@@ -8,6 +8,7 @@ and actions are built with `model_construct`, like the cards (see `cds_service.c
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
@@ -103,47 +104,61 @@ def _with_malignancy_reason(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def _actions(key: str, decision: Decision, wording: CardWording, draft: Resource) -> list[Action]:
-    order = decision.order
-    describe = wording.describe
-    codes = suggested_codes(decision)
-    cancel = Action.model_construct(
-        type="delete", description=describe("cancel-order"), resourceId=order.reference
-    )
-    if key == "cancel-order":
-        return [cancel]
-    if key == "refer-physiotherapy":
-        referral = _new_request(decision, orderable("physiotherapy-referral"), draft)
-        return [
-            cancel,
-            Action.model_construct(
-                type="create", description=describe("create-physiotherapy-referral"), resource=referral
-            ),
-        ]
-    if key in ("switch-to-mri", "switch-to-xray", "state-suspected-cancer"):
-        updated = dict(draft)
-        kind = {"switch-to-mri": "update-to-mri", "switch-to-xray": "update-to-xray"}.get(
-            key, "update-state-suspected-cancer"
+class _CardActions:
+    """The actions behind one card's suggestions, on the decision's order (its pruned copy `draft`)."""
+
+    def __init__(self, decision: Decision, wording: CardWording, draft: Resource) -> None:
+        self.decision = decision
+        self.describe = wording.describe
+        self.draft = draft
+
+    @cached_property
+    def cancel(self) -> Action:
+        """The delete of the draft order: two suggestions offer it, one object serves both."""
+        reference = self.decision.order.reference
+        return Action.model_construct(
+            type="delete", description=self.describe("cancel-order"), resourceId=reference
         )
-        if key != "state-suspected-cancer":
-            updated["code"] = codes["mri" if key == "switch-to-mri" else "xray"].concept()
-        if decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER:
-            updated = _with_malignancy_reason(updated)
-        return [Action.model_construct(type="update", description=describe(kind), resource=updated)]
-    if key == "order-infection-bloods":
-        return [
-            Action.model_construct(
-                type="create",
-                description=describe("create-crp"),
-                resource=_new_request(decision, orderable("crp"), draft),
-            ),
-            Action.model_construct(
-                type="create",
-                description=describe("create-full-blood-count"),
-                resource=_new_request(decision, orderable("full-blood-count"), draft),
-            ),
-        ]
-    raise ValueError(f"unknown suggestion {key!r}")
+
+    def of(self, key: str) -> list[Action]:
+        """The actions of one suggestion ("cancel-order", "switch-to-mri", ...)."""
+        decision, describe, draft = self.decision, self.describe, self.draft
+        if key == "cancel-order":
+            return [self.cancel]
+        if key == "refer-physiotherapy":
+            referral = _new_request(decision, orderable("physiotherapy-referral"), draft)
+            return [
+                self.cancel,
+                Action.model_construct(
+                    type="create", description=describe("create-physiotherapy-referral"), resource=referral
+                ),
+            ]
+        if key in ("switch-to-mri", "switch-to-xray", "state-suspected-cancer"):
+            updated = dict(draft)
+            kind = {"switch-to-mri": "update-to-mri", "switch-to-xray": "update-to-xray"}.get(
+                key, "update-state-suspected-cancer"
+            )
+            if key != "state-suspected-cancer":
+                updated["code"] = suggested_codes(decision)[
+                    "mri" if key == "switch-to-mri" else "xray"
+                ].concept()
+            if decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER:
+                updated = _with_malignancy_reason(updated)
+            return [Action.model_construct(type="update", description=describe(kind), resource=updated)]
+        if key == "order-infection-bloods":
+            return [
+                Action.model_construct(
+                    type="create",
+                    description=describe("create-crp"),
+                    resource=_new_request(decision, orderable("crp"), draft),
+                ),
+                Action.model_construct(
+                    type="create",
+                    description=describe("create-full-blood-count"),
+                    resource=_new_request(decision, orderable("full-blood-count"), draft),
+                ),
+            ]
+        raise ValueError(f"unknown suggestion {key!r}")
 
 
 def build_suggestions(
@@ -153,12 +168,13 @@ def build_suggestions(
 
     `draft` is the order's `pruned_copy`, shared: every action takes its own shallow copy of it.
     """
+    actions = _CardActions(decision, wording, draft)
     return [
         Suggestion.model_construct(
             label=wording.label(key),
             uuid=suggestion_uuid(decision.consult_id, key),
             isRecommended=True if key == plan.recommended else None,
-            actions=_actions(key, decision, wording, draft),
+            actions=actions.of(key),
         )
         for key in plan.suggestion_keys
     ]
