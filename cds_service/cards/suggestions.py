@@ -8,7 +8,6 @@ and actions are built with `model_construct`, like the cards (see `cds_service.c
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
@@ -111,14 +110,19 @@ class _CardActions:
         self.decision = decision
         self.describe = wording.describe
         self.draft = draft
+        self._cancel: Action | None = None
 
-    @cached_property
+    @property
     def cancel(self) -> Action:
         """The delete of the draft order: two suggestions offer it, one object serves both."""
-        reference = self.decision.order.reference
-        return Action.model_construct(
-            type="delete", description=self.describe("cancel-order"), resourceId=reference
-        )
+        # Not functools.cached_property: it takes a lock on every first read (Python 3.11), which
+        # cost more than the action it saves.
+        if self._cancel is None:
+            reference = self.decision.order.reference
+            self._cancel = Action.model_construct(
+                type="delete", description=self.describe("cancel-order"), resourceId=reference
+            )
+        return self._cancel
 
     def of(self, key: str) -> list[Action]:
         """The actions of one suggestion ("cancel-order", "switch-to-mri", ...)."""
