@@ -7,7 +7,7 @@ from functools import cache
 
 from cds_service.cards.decision_extension import decision_action
 from cds_service.cards.filling import RecordTexts
-from cds_service.cards.ids import card_uuid
+from cds_service.cards.ids import ConsultUuids
 from cds_service.cards.links import links_for, override_reasons_for
 from cds_service.cards.render import card_facts, render_card, suggested_words
 from cds_service.cards.suggestions import build_suggestions, plan_card
@@ -50,13 +50,14 @@ def build_card(
     wording = render_card(facts, texts)
     if draft is None:
         draft = pruned_copy(decision.order.resource)
-    suggestions = build_suggestions(decision, plan, wording, draft)
+    uuids = ConsultUuids(decision.consult_id)
+    suggestions = build_suggestions(decision, plan, wording, draft, uuids)
     # Cards, suggestions and actions are built with `model_construct`, without validation: every
     # value is made by this package from the validated knowledge and the parsed request, and
     # validating each model again was a quarter of the cards' cost. The test suite checks every
     # answer it gets against the specification (tests/invariants.py).
     return Card.model_construct(
-        uuid=card_uuid(decision.consult_id),
+        uuid=uuids.card(),
         summary=wording.summary,
         detail=wording.detail,
         indicator=plan.indicator or "info",

@@ -26,11 +26,28 @@ def _uuid5(namespace: bytes, name: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+class ConsultUuids:
+    """The uuids of one decision's card and suggestions, its consult id read once for all of them."""
+
+    __slots__ = ("_namespace",)
+
+    def __init__(self, consult_id: str) -> None:
+        self._namespace = _consult_bytes(consult_id)
+
+    def card(self) -> str:
+        """The uuid of the one card shown for the decision."""
+        return _uuid5(self._namespace, "card")
+
+    def suggestion(self, key: str) -> str:
+        """The uuid of one suggestion on that card; `key` names the suggestion ("cancel-order", ...)."""
+        return _uuid5(self._namespace, f"suggestion:{key}")
+
+
 def card_uuid(consult_id: str) -> str:
     """The uuid of the one card shown for a decision."""
-    return _uuid5(_consult_bytes(consult_id), "card")
+    return ConsultUuids(consult_id).card()
 
 
 def suggestion_uuid(consult_id: str, key: str) -> str:
     """The uuid of one suggestion on that card; `key` names the suggestion ("cancel-order", ...)."""
-    return _uuid5(_consult_bytes(consult_id), f"suggestion:{key}")
+    return ConsultUuids(consult_id).suggestion(key)

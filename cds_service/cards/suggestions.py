@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cds_service.cards.catalogue import OrderableCode, imaging_code, orderable
-from cds_service.cards.ids import suggestion_uuid
+from cds_service.cards.ids import ConsultUuids
 from cds_service.cards.render import CardWording
 from cds_service.fhir.record import Resource
 from cds_service.hooks.response import Action, Indicator, SelectionBehavior, Suggestion
@@ -166,7 +166,7 @@ class _CardActions:
 
 
 def build_suggestions(
-    decision: Decision, plan: CardPlan, wording: CardWording, draft: Resource
+    decision: Decision, plan: CardPlan, wording: CardWording, draft: Resource, uuids: ConsultUuids
 ) -> list[Suggestion]:
     """The card's suggestions, labelled by the pathway template, each with a stable uuid.
 
@@ -176,7 +176,7 @@ def build_suggestions(
     return [
         Suggestion.model_construct(
             label=wording.label(key),
-            uuid=suggestion_uuid(decision.consult_id, key),
+            uuid=uuids.suggestion(key),
             isRecommended=True if key == plan.recommended else None,
             actions=actions.of(key),
         )
