@@ -11,7 +11,7 @@ from cds_service.cards.ids import ConsultUuids
 from cds_service.cards.links import links_for, override_reasons_for
 from cds_service.cards.render import card_facts, render_card, suggested_words
 from cds_service.cards.suggestions import build_suggestions, plan_card
-from cds_service.fhir.record import Resource, pruned_copy
+from cds_service.fhir.record import Resource, pruned
 from cds_service.hooks.response import Card, HookResponse, Source
 from cds_service.knowledge import Knowledge
 from cds_service.knowledge.guideline import Guideline
@@ -38,7 +38,7 @@ def build_card(
 ) -> Card | None:
     """The one card for a decision, or None when imaging is supported, nothing is to add and quiet.
 
-    `draft` is the order's `pruned_copy`, when the caller already made one for this response.
+    `draft` is the order `pruned` of empty values, when the caller already has it for this response.
     """
     plan = plan_card(decision)
     if plan.indicator is None and settings.quiet_when_supported:
@@ -49,7 +49,7 @@ def build_card(
     )
     wording = render_card(facts, texts)
     if draft is None:
-        draft = pruned_copy(decision.order.resource)
+        draft = pruned(decision.order.resource)
     uuids = ConsultUuids(decision.consult_id)
     suggestions = build_suggestions(decision, plan, wording, draft, uuids)
     # Cards, suggestions and actions are built with `model_construct`, without validation: every
@@ -76,9 +76,10 @@ def build_response(
     cards: list[Card] = []
     actions = []
     for decision in decisions:
-        # One copy of the order per decision, shared by the actions on it: each action changes only
-        # top-level elements of its own shallow copy, and the response is only ever serialised.
-        draft = pruned_copy(decision.order.resource)
+        # The order without empty values, usually the client's own: shared by the actions on it,
+        # each of which changes only top-level elements of its own shallow copy, and the response
+        # is only ever serialised.
+        draft = pruned(decision.order.resource)
         card = build_card(decision, knowledge=knowledge, settings=settings, hook=hook, draft=draft)
         if card is not None:
             cards.append(card)

@@ -48,7 +48,7 @@ def decision_extensions(decision: Decision, settings: Settings) -> list[dict[str
 def decision_action(decision: Decision, settings: Settings, draft: Resource) -> Action:
     """The `update` of the draft order carrying the decision; earlier decisions on it are replaced.
 
-    `draft` is the order's `pruned_copy`; the action has its own shallow copy of it.
+    `draft` is the order `pruned` of empty values (shared): the action has its own shallow copy.
     """
     ours = {decision_extension_url(settings), PAMA_RATING_URL, PAMA_CONSULT_ID_URL}
     resource = dict(draft)

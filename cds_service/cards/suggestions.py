@@ -104,7 +104,7 @@ def _with_malignancy_reason(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 class _CardActions:
-    """The actions behind one card's suggestions, on the decision's order (its pruned copy `draft`)."""
+    """The actions behind one card's suggestions, on the decision's order (`draft`, pruned)."""
 
     def __init__(self, decision: Decision, wording: CardWording, draft: Resource) -> None:
         self.decision = decision
@@ -170,7 +170,7 @@ def build_suggestions(
 ) -> list[Suggestion]:
     """The card's suggestions, labelled by the pathway template, each with a stable uuid.
 
-    `draft` is the order's `pruned_copy`, shared: every action takes its own shallow copy of it.
+    `draft` is the order `pruned` of empty values, shared: every action has its own shallow copy.
     """
     actions = _CardActions(decision, wording, draft)
     return [

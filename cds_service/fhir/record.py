@@ -60,24 +60,28 @@ def concept_text(concept: Any) -> str:
     return " ".join(d for _, _, d in codings(concept) if d).strip()
 
 
-def pruned_copy(value: Any) -> Any:
-    """A deep copy of parsed JSON without null or empty values, which FHIR JSON (and CDS Hooks) forbid.
+def pruned(value: Any) -> Any:
+    """Parsed JSON without null or empty values: `value` itself when it has none, else `pruned_copy`.
 
-    Real clients send `code.coding: [{}]` or `note: []`; a resource we send back must not.
+    What it returns may be `value` itself: share it, never change it (copy the level you change).
     """
-    # Most resources have nothing to prune: their JSON text then shows no null, "", {} or [], and a
-    # copy through orjson (in C) costs a quarter of walking them in Python. A false alarm (such
-    # text inside a string) or what orjson cannot encode takes the walk.
+    # Most orders have nothing to prune, and copying them was most of what building their actions
+    # allocated. Their JSON text (orjson, in C) then shows no null, "", {} or []; a false alarm
+    # (such text inside a string) or what orjson cannot encode only costs the copy.
     try:
         text = orjson.dumps(value)
     except orjson.JSONEncodeError:  # not plain JSON, or nested deeper than orjson goes
-        return _pruned_walk(value)
+        return pruned_copy(value)
     if b"null" in text or b'""' in text or b"{}" in text or b"[]" in text:
-        return _pruned_walk(value)
-    return orjson.loads(text)
+        return pruned_copy(value)
+    return value
 
 
-def _pruned_walk(value: Any) -> Any:
+def pruned_copy(value: Any) -> Any:
+    """A deep copy without null or empty values, which FHIR JSON (and CDS Hooks) forbid.
+
+    Real clients send `code.coding: [{}]` or `note: []`; a resource we send back must not.
+    """
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -97,7 +101,7 @@ def _pruned_item(item: Any) -> Any:
     """An element's pruned copy, or _EMPTY when it is null, "" or (once pruned) an empty object or list."""
     # Scalars are returned as they are without a call: a card copies the order two or three times.
     if isinstance(item, (dict, list)):
-        copied = _pruned_walk(item)
+        copied = pruned_copy(item)
         return copied if copied else _EMPTY
     return _EMPTY if item is None or item == "" else item
 
