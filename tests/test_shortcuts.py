@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.fhir.record import RECORD_TYPES, PatientRecord
@@ -147,3 +149,45 @@ def test_a_medicine_s_words_are_found_as_one_alternation_of_the_set_s_patterns_f
         found = alternation.search(text)
         matched = matcher.match((), text)
         assert (matched.display if matched else None) == (found.group(0) if found else None), text
+
+
+def _pattern_words() -> list[str]:
+    """Words and word beginnings the value sets' patterns are written with, to build texts from."""
+    words: set[str] = set()
+    for value_set in load_knowledge().value_sets.values():
+        for pattern in value_set.text_patterns:
+            words.update(re.findall(r"[a-z]{2,}", pattern.pattern.lower()))
+    return sorted(words)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(_pattern_words()),
+            st.sampled_from(["no", "not", "denies", "L5", "T12", "3/7", "NEWS2", "x-ray", "c-spine"]),
+            st.text(alphabet="abcdefghijklmnopqrstuvwxyzSALTE0123456789", min_size=1, max_size=8),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(
+        st.sampled_from([" ", " ", "  ", "-", ", ", ". ", "/", "(", ")", "; ", "\n"]),
+        min_size=12,
+        max_size=12,
+    ),
+)
+def test_any_text_made_of_the_patterns_words_matches_the_same_value_sets_as_each_set_s_own_patterns(
+    words: list[str], separators: list[str]
+) -> None:
+    # The word index only narrows which patterns are searched: whatever the text, a note that names a
+    # red flag must be found exactly as reading it against every value set's patterns finds it.
+    text = "".join(word + separator for word, separator in zip(words, separators, strict=False))
+    knowledge = load_knowledge()
+    found = KnowledgeLookups.for_knowledge(knowledge).words.matches(text)
+    expected = {
+        value_set_id: match
+        for value_set_id, value_set in knowledge.value_sets.items()
+        if "imaging" not in value_set_id and (match := value_set.match_text(text)) is not None
+    }
+    assert dict(found) == expected, text
