@@ -123,9 +123,14 @@ def main() -> int:
     hello = Flask("hello")
     hello.add_url_rule("/", "hello", lambda: {"hello": "world"}, methods=["GET", "POST"])
 
+    # The body is serialised once; each call only gets a fresh hookInstance, as wrk sends it.
+    placeholder = "00000000-0000-4000-8000-000000000000"
+    call["hookInstance"] = placeholder
+    template = json.dumps(call).encode()
+
     def hook_call() -> tuple[str, bytes]:
-        call["hookInstance"] = str(uuid.uuid4())
-        return wsgi_call(app, environ(path, json.dumps(call).encode()))
+        body = template.replace(placeholder.encode(), str(uuid.uuid4()).encode())
+        return wsgi_call(app, environ(path, body))
 
     status, answer = hook_call()
     if not status.startswith("200"):
