@@ -1,8 +1,9 @@
 """HTTP benchmark: a spinal order hook call under `spine-cds serve` against hello-world Flask.
 
 Both run under the same production server (gunicorn via cds_service.cli.serve, 2 workers) on
-127.0.0.1, one after the other in the same run, at concurrency 16; the report gives requests/s and
-p50/p99 for each and the service/hello throughput ratio (target >= 0.5).
+127.0.0.1, one after the other in the same run, at concurrency 16; the report gives requests/s,
+p50/p99 and the server's CPU per request (master and workers, from /proc) for each, and the
+service/hello throughput ratio (target >= 0.5).
 
     .venv/bin/python bench/bench_http.py [--seconds 10] [--runs 2] [--request FILE] [--floor]
 
@@ -124,14 +125,35 @@ def run_threads(url: str, body: str | None, seconds: int) -> dict[str, float]:
     }
 
 
-def measure(url: str, body: str | None, seconds: int, workdir: Path, use_wrk: bool) -> dict[str, float]:
-    """Warm up briefly, then load for `seconds`."""
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) so far of a process and all its descendants (gunicorn's workers);
+    0.0 where /proc is not there to read."""
+    total, pending = 0.0, [pid]
+    ticks = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        pending.extend(int(child) for child in children)
+    return total
+
+
+def measure(
+    url: str, body: str | None, seconds: int, workdir: Path, use_wrk: bool, server_pid: int
+) -> dict[str, float]:
+    """Warm up briefly, then load for `seconds`; also the server's CPU per request (microseconds)."""
     warm = min(2, seconds)
-    if use_wrk:
-        run_wrk(url, body, warm, workdir)
-        return run_wrk(url, body, seconds, workdir)
-    run_threads(url, body, warm)
-    return run_threads(url, body, seconds)
+    load = run_wrk if use_wrk else (lambda u, b, s, _w: run_threads(u, b, s))
+    load(url, body, warm, workdir)
+    cpu_before = server_cpu_seconds(server_pid)
+    result = load(url, body, seconds, workdir)
+    requests_served = result["rps"] * seconds
+    result["server_cpu_us"] = (server_cpu_seconds(server_pid) - cpu_before) / requests_served * 1e6
+    return result
 
 
 def one_run(
@@ -142,13 +164,17 @@ def one_run(
     port = free_port()
     hello = [sys.executable, __file__, "--serve-hello", str(port)]
     with running_server(hello, port=port, log=workdir / "hello.log", env=env, probe="/") as served:
-        results["hello-world Flask"] = measure(f"{served.url}/", None, args.seconds, workdir, use_wrk)
+        results["hello-world Flask"] = measure(
+            f"{served.url}/", None, args.seconds, workdir, use_wrk, served.process.pid
+        )
     if args.floor:
         for name, flag in (("floor: answer", "--serve-floor"), ("floor: answer+log", "--serve-floor-log")):
             port = free_port()
             floor = [sys.executable, __file__, flag, str(port), "--request", str(args.request)]
             with running_server(floor, port=port, log=workdir / "floor.log", env=env, probe="/") as served:
-                results[name] = measure(f"{served.url}/", body, args.seconds, workdir, use_wrk)
+                results[name] = measure(
+                    f"{served.url}/", body, args.seconds, workdir, use_wrk, served.process.pid
+                )
     with spine_cds_serve(workdir, env, workers=WORKERS) as served:
         check = requests.post(
             f"{served.url}{hook_path}",
@@ -159,7 +185,7 @@ def one_run(
         if check.status_code != 200:
             raise SystemExit(f"the sample call answers {check.status_code}: {check.text[:300]}")
         results["spine-cds hook call"] = measure(
-            f"{served.url}{hook_path}", body, args.seconds, workdir, use_wrk
+            f"{served.url}{hook_path}", body, args.seconds, workdir, use_wrk, served.process.pid
         )
     return results
 
@@ -222,7 +248,8 @@ def main() -> int:
         for name, r in results.items():
             print(
                 f"run {number}  {name:22} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms"
-                f"  p99 {r['p99_ms']:6.2f} ms  errors {int(r['errors'] + r['socket_errors'])}"
+                f"  p99 {r['p99_ms']:6.2f} ms  server CPU {r['server_cpu_us']:6.0f} us/request"
+                f"  errors {int(r['errors'] + r['socket_errors'])}"
             )
     for name in runs[0]:
         if name.startswith("floor"):
