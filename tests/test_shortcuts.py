@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.fhir.record import RECORD_TYPES, PatientRecord
 from cds_service.knowledge import load_knowledge
+from cds_service.rules.detectors import word_index
 from cds_service.rules.detectors.findings import Reading
-from cds_service.rules.detectors.lookups import KnowledgeLookups
+from cds_service.rules.detectors.lookups import KnowledgeLookups, TextWords
 from cds_service.rules.detectors.medications import MedicineMatcher
 from cds_service.rules.model import CodeRef, ImagingOrder, Modality, Region
 
@@ -191,3 +192,21 @@ def test_any_text_made_of_the_patterns_words_matches_the_same_value_sets_as_each
         if "imaging" not in value_set_id and (match := value_set.match_text(text)) is not None
     }
     assert dict(found) == expected, text
+
+
+def test_without_the_standard_library_s_regex_parser_every_pattern_is_searched_and_answers_stay_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The index reads patterns with Python's private regex parser; a Python without it must still
+    # find every red flag in the order's words, only by searching every pattern.
+    knowledge = load_knowledge()
+    indexed = TextWords(knowledge)
+    monkeypatch.setattr(word_index, "sre_parse", None)
+    unindexed = TextWords(knowledge)
+    assert unindexed.index.by_start == {}
+    for text in [
+        *sample_texts(),
+        "no saddle anaesthesia but new urinary retention",
+        "myeloma, on prednisolone",
+    ]:
+        assert dict(unindexed.matches(text)) == dict(indexed.matches(text)), text

@@ -16,18 +16,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-# The standard library's own regex parser (typeshed does not describe it): it says how a pattern begins.
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+# The standard library's own regex parser (private, and typeshed does not describe it) says how a
+# pattern begins. A Python that moves it only loses the index: every pattern is then searched, which
+# is slower and gives the same answers.
+sre: Any
+sre_parse: Any
+try:
+    from re import _constants as sre  # type: ignore[attr-defined,no-redef]
+    from re import _parser as sre_parse  # type: ignore[attr-defined,no-redef]
+except ImportError:  # pragma: no cover - every supported Python has them
+    sre = sre_parse = None
 
 # How many leading letters index a pattern: five tell "spinal" from "spine", "cauda" from "cancer".
 PREFIX = 5
 WORD = re.compile(r"\w+")
 WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-ZERO_WIDTH = (sre.ASSERT, sre.ASSERT_NOT)
-REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT))
+ZERO_WIDTH = (sre.ASSERT, sre.ASSERT_NOT) if sre else ()
+REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)) if sre else ()
 
 
 class WordIndex:
@@ -62,6 +69,8 @@ class WordIndex:
 
 def word_starts(pattern: re.Pattern[str]) -> set[str] | None:
     """The lower-case letters (1 to PREFIX) every match begins a word with, or None if unknown."""
+    if sre_parse is None:
+        return None
     try:
         items = list(sre_parse.parse(pattern.pattern, pattern.flags).data)
     except (re.error, TypeError, ValueError):
