@@ -51,24 +51,32 @@ def any_holds(options: tuple[Condition, ...], flags: Set[str], features: Set[str
     return False
 
 
+# How a condition's set from the file must relate to the flags (or features) present.
+Relation = Callable[[frozenset[str], Set[str]], bool]
+
+# Set tests a condition may name: which side they read (0: flags, 1: features) and the relation.
+_SET_TESTS: dict[str, tuple[int, Relation]] = {
+    "flags_any": (0, lambda wanted, present: not wanted.isdisjoint(present)),
+    "flags_all": (0, lambda wanted, present: wanted <= present),
+    "flags_none": (0, lambda wanted, present: wanted.isdisjoint(present)),
+    "features_any": (1, lambda wanted, present: not wanted.isdisjoint(present)),
+    "features_all": (1, lambda wanted, present: wanted <= present),
+}
+
+
+def _set_test(side: int, relation: Relation, wanted: frozenset[str]) -> Test:
+    if side == 0:
+        return lambda flags, _: relation(wanted, flags)
+    return lambda _, features: relation(wanted, features)
+
+
 def parse_condition(when: Mapping[str, Any], named: Mapping[str, Mapping[str, Any]]) -> Condition:
     """A condition from its JSON; "ref" names one of the file's `conditions`."""
-    tests: list[Test] = []
-    if "flags_any" in when:
-        flags_any = frozenset(when["flags_any"])
-        tests.append(lambda flags, _: not flags_any.isdisjoint(flags))
-    if "flags_all" in when:
-        flags_all = frozenset(when["flags_all"])
-        tests.append(lambda flags, _: flags_all <= flags)
-    if "flags_none" in when:
-        flags_none = frozenset(when["flags_none"])
-        tests.append(lambda flags, _: flags_none.isdisjoint(flags))
-    if "features_any" in when:
-        features_any = frozenset(when["features_any"])
-        tests.append(lambda _, features: not features_any.isdisjoint(features))
-    if "features_all" in when:
-        features_all = frozenset(when["features_all"])
-        tests.append(lambda _, features: features_all <= features)
+    tests: list[Test] = [
+        _set_test(side, relation, frozenset(when[key]))
+        for key, (side, relation) in _SET_TESTS.items()
+        if key in when
+    ]
     if "min_count" in when:
         count, terms = int(when["min_count"]["count"]), tuple(when["min_count"]["of"])
         tests.append(lambda flags, features: count_of(terms, flags, features) >= count)
