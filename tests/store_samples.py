@@ -12,7 +12,7 @@ from flask import Flask
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.hooks.response import Card, HookResponse, Source, Suggestion
 from cds_service.rules.model import Decision, Evidence, Modality, Pathway, Rating, RedFlag, RedFlagId
-from cds_service.store import get_store, tables
+from cds_service.store import DecisionStore, get_store, tables
 from tests.card_decisions import imaging_order
 
 PATIENT_ID = "patient-7694b55e-b670-44a5-b426-c56027e97986"
@@ -54,6 +54,20 @@ def response_with_cards(*decisions: Decision) -> HookResponse:
         for d in decisions
     ]
     return HookResponse(cards=cards)
+
+
+def log_signed(
+    store: DecisionStore, decision: Decision, *, hook_instance: str, patient_id: str = PATIENT_ID
+) -> None:
+    """Log one decision as an order-sign call that showed its card."""
+    store.log_decisions(
+        service_id="spinal-imaging-order-sign",
+        hook="order-sign",
+        hook_instance=hook_instance,
+        patient_id=patient_id,
+        decisions=[decision],
+        response=response_with_cards(decision),
+    )
 
 
 def accepted(decision: Decision, when: str = "2026-11-20T10:15:00Z") -> dict[str, Any]:

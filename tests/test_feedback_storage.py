@@ -22,9 +22,9 @@ from cds_service.store import get_store, tables
 from tests.fixtures.postgres import PostgresCluster, remove_cluster, start_cluster
 from tests.store_samples import (
     accepted,
+    log_signed,
     lumbar_mri_decision,
     overridden,
-    response_with_cards,
     stored_feedback,
 )
 
@@ -161,14 +161,7 @@ def test_decision_log_outage_is_counted_not_raised(outage_cluster: PostgresClust
     before = _store_failures("log_decisions")
     decision = lumbar_mri_decision()
     for _ in range(2):  # the second call, inside the pause, does not wait for the database
-        get_store(app).log_decisions(
-            service_id="spinal-imaging-order-sign",
-            hook="order-sign",
-            hook_instance="i-1",
-            patient_id="p1",
-            decisions=[decision],
-            response=response_with_cards(decision),
-        )
+        log_signed(get_store(app), decision, hook_instance="i-1", patient_id="p1")
     assert _store_failures("log_decisions") == before + 2
 
 
@@ -213,14 +206,7 @@ def test_decisions_are_still_logged_after_postgresql_restarts(outage_cluster: Po
     before = _store_failures("log_decisions")
     first, second = lumbar_mri_decision(), lumbar_mri_decision()
     for decision in (first, second):
-        store.log_decisions(
-            service_id="spinal-imaging-order-sign",
-            hook="order-sign",
-            hook_instance="i-1",
-            patient_id="p1",
-            decisions=[decision],
-            response=response_with_cards(decision),
-        )
+        log_signed(store, decision, hook_instance="i-1", patient_id="p1")
         # The connection kept from the first call dies with the restart; the next call is logged all the same.
         outage_cluster.stop()
         outage_cluster.start()

@@ -21,7 +21,14 @@ from cds_service.hooks.response import HookResponse
 from cds_service.rules.model import Decision
 from cds_service.store import DecisionStore, get_store, open_store, tables
 from cds_service.store.migrate import current_revision, head_revision
-from tests.store_samples import PATIENT_ID, accepted, lumbar_mri_decision, overridden, response_with_cards
+from tests.store_samples import (
+    PATIENT_ID,
+    accepted,
+    log_signed,
+    lumbar_mri_decision,
+    overridden,
+    response_with_cards,
+)
 
 HASH_KEY = "test-key-not-for-production"
 
@@ -127,14 +134,7 @@ def test_quiet_decision_is_logged_as_no_card_shown(store: DecisionStore) -> None
 def test_retried_hook_call_is_logged_once(store: DecisionStore) -> None:
     decision = lumbar_mri_decision()
     for _ in range(2):
-        store.log_decisions(
-            service_id="spinal-imaging-order-sign",
-            hook="order-sign",
-            hook_instance="i-3",
-            patient_id=PATIENT_ID,
-            decisions=[decision],
-            response=response_with_cards(decision),
-        )
+        log_signed(store, decision, hook_instance="i-3")
     assert len(_decision_rows(store)) == 1
 
 
@@ -207,14 +207,7 @@ def test_two_nodes_starting_at_once_share_one_postgresql(postgres_url: str) -> N
 
     first, second = (get_store(node) for node in nodes)
     decision = lumbar_mri_decision()
-    first.log_decisions(
-        service_id="spinal-imaging-order-sign",
-        hook="order-sign",
-        hook_instance="i-4",
-        patient_id=PATIENT_ID,
-        decisions=[decision],
-        response=response_with_cards(decision),
-    )
+    log_signed(first, decision, hook_instance="i-4")
     assert first.save_feedback(service_id="s", items=[accepted(decision)]) == 1
     # The EHR retries against the other node: still one item, and node two sees node one's decision.
     assert second.save_feedback(service_id="s", items=[accepted(decision)]) == 0
@@ -227,14 +220,7 @@ def test_decisions_logged_by_many_threads_at_once_are_all_kept(store: DecisionSt
 
     def worker(mine: list[Decision]) -> None:
         for decision in mine:
-            store.log_decisions(
-                service_id="spinal-imaging-order-sign",
-                hook="order-sign",
-                hook_instance="i-5",
-                patient_id=PATIENT_ID,
-                decisions=[decision],
-                response=response_with_cards(decision),
-            )
+            log_signed(store, decision, hook_instance="i-5")
 
     threads = [threading.Thread(target=worker, args=(decisions[n::8],)) for n in range(8)]
     for thread in threads:
