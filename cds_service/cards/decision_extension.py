@@ -24,11 +24,6 @@ def decision_extension_url(settings: Settings) -> str:
     return f"{settings.canonical_base}/StructureDefinition/spinal-imaging-decision"
 
 
-def pathway_system(settings: Settings) -> str:
-    """The code system of pathway codes."""
-    return f"{settings.canonical_base}/CodeSystem/spinal-imaging-pathway"
-
-
 def decision_extensions(decision: Decision, settings: Settings) -> list[dict[str, Any]]:
     """Our complex extension plus the Argonaut PAMA rating and consult-id extensions."""
     rating = {"system": PAMA_RATING_SYSTEM, "code": decision.rating.value}

@@ -120,12 +120,9 @@ def _index(
     system: object,
     code: object,
     by_code: dict[tuple[str, str], list[Resource]],
-    by_bare: dict[str, list[Resource]],
 ) -> None:
-    if code and isinstance(code, str):
-        by_bare[code].append(res)
-        if system and isinstance(system, str):
-            by_code[(system, code)].append(res)
+    if code and isinstance(code, str) and system and isinstance(system, str):
+        by_code[(system, code)].append(res)
 
 
 # The element that carries each resource type's main code.
@@ -154,7 +151,6 @@ class PatientRecord:
     unavailable: frozenset[str] = frozenset()
     draft_orders: tuple[Resource, ...] = ()
     _by_code: dict[tuple[str, str], list[Resource]] = field(default_factory=dict, repr=False)
-    _by_bare_code: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_resources(
@@ -170,7 +166,6 @@ class PatientRecord:
         by_type: dict[str, list[Resource]] = {t: [] for t in RECORD_TYPES}
         seen: set[str] = set()
         by_code: dict[tuple[str, str], list[Resource]] = defaultdict(list)
-        by_bare: dict[str, list[Resource]] = defaultdict(list)
         # The usual shapes are read inline (codings() only for odd ones): this loop runs once per
         # resource, and generators per resource cost a fifth of a 5,000-resource record's build.
         for res in resources:
@@ -191,10 +186,10 @@ class PatientRecord:
             if isinstance(raw, list):  # the well-formed case: a CodeableConcept with a coding list
                 for coding in raw:
                     if isinstance(coding, dict):
-                        _index(res, coding.get("system"), coding.get("code"), by_code, by_bare)
+                        _index(res, coding.get("system"), coding.get("code"), by_code)
             else:
                 for system, code, _ in codings(concept):
-                    _index(res, system, code, by_code, by_bare)
+                    _index(res, system, code, by_code)
         return cls(
             patient=patient,
             resources=by_type,
@@ -202,7 +197,6 @@ class PatientRecord:
             unavailable=frozenset(unavailable),
             draft_orders=tuple(o for o in draft_orders if isinstance(o, dict)),
             _by_code=dict(by_code),
-            _by_bare_code=dict(by_bare),
         )
 
     def of_type(self, resource_type: str) -> list[Resource]:
@@ -227,7 +221,3 @@ class PatientRecord:
                     seen.add(id(res))
                     out.append(res)
         return out
-
-    def with_bare_code(self, code: str) -> list[Resource]:
-        """Resources carrying this code in any system (for codings sent without a system)."""
-        return self._by_bare_code.get(code, [])
