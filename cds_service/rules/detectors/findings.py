@@ -204,11 +204,9 @@ class Reading:
 
     def require(self, value_set_ids: frozenset[str]) -> None:
         """Fail, naming the sets there are, when the knowledge lacks one of these value sets."""
-        if value_set_ids not in self.lookups.sets_present:
-            missing = value_set_ids - self.knowledge.value_sets.keys()
-            if missing:
-                self.knowledge.value_set(min(missing))
-            self.lookups.sets_present.add(frozenset(value_set_ids))
+        missing = value_set_ids - self.knowledge.value_sets.keys()
+        if missing:
+            self.knowledge.value_set(min(missing))  # raises, as a look-up of the missing set would
 
     def sets_with_conditions(self) -> Collection[str]:
         """The sets a condition of this record may be in: coded in them or worded like them.

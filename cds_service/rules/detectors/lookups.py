@@ -81,8 +81,6 @@ class KnowledgeLookups:
                     start = concept.code.replace(".", "")[:1]
                     self.sets_of_prefix_start.setdefault(start, set()).add(value_set_id)
         self.knowledge = knowledge
-        # Groups of value set ids a detector needs, already found in this knowledge.
-        self.sets_present: set[frozenset[str]] = set()
 
     def sets_containing(self, system: str | None, code: str | None) -> frozenset[str]:
         """The ids of every value set that `contains(system, code)`, each set asked only if it may."""

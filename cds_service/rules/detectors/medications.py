@@ -178,9 +178,7 @@ class MedicineClassifier:
             return classifier
         return cached[1]
 
-    def classify(
-        self, concept: Any, seen: dict[tuple[object, ...], MedicineClass] | None = None
-    ) -> MedicineClass:
+    def classify(self, concept: Any, seen: dict[tuple[object, ...], MedicineClass]) -> MedicineClass:
         """Steroid (unless a local preparation) and immunosuppressant matches for one medicine.
 
         `seen` holds this record's medicines classified so far (records repeat the same products);
@@ -188,12 +186,10 @@ class MedicineClassifier:
         """
         codes = tuple(codings(concept))
         text = concept_text(concept)
-        found = seen.get((codes, text)) if seen is not None else None
+        found = seen.get((codes, text))
         if found is None:
             steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
-            found = MedicineClass(steroid, self.immuno.match(codes, text))
-            if seen is not None:
-                seen[(codes, text)] = found
+            found = seen[(codes, text)] = MedicineClass(steroid, self.immuno.match(codes, text))
         return found
 
 
