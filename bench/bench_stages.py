@@ -30,7 +30,6 @@ from typing import Any
 
 from flask import Flask
 
-import cds_service.api.routes as routes_module
 import cds_service.pipeline as pipeline_module
 from cds_service.app import create_app
 from cds_service.samples import load_sample, service_id_for
@@ -146,7 +145,7 @@ def main() -> int:
     places: dict[str, tuple[Any, str]] = {
         "decide": (pipeline_module, "decide"),
         "build_response": (pipeline_module, "build_response"),
-        "evaluate_hook": (routes_module, "evaluate_hook"),
+        "evaluate_hook": (pipeline_module, "evaluate_hook"),
         "log_decisions": (store, "log_decisions"),
     }
     real = {name: getattr(owner, attribute) for name, (owner, attribute) in places.items()}

@@ -23,9 +23,9 @@ from flask import Flask, Response, request
 
 from cds_service.api.routes import SERVICES_KEY, parse_json
 from cds_service.app import create_app
-from cds_service.fhir.load import load_patient_record
+from cds_service.hooks.request import HookRequest
 from cds_service.hooks.services import find_service
-from cds_service.pipeline import consult_id_for, evaluate_hook
+from cds_service.pipeline import consult_id_for, evaluate_call
 from cds_service.samples import load_sample, service_id_for
 from cds_service.store import get_store
 
@@ -41,19 +41,9 @@ def floor_app(sample: Path, *, log: bool) -> Flask:
     if answer.status_code != 200:
         raise SystemExit(f"the sample call answers {answer.status_code}")
     # The decisions behind that answer, for the log rows (the same pipeline the route runs).
-    outcome = evaluate_hook(
-        hook=service.hook,
-        hook_instance=call["hookInstance"],
-        context=call["context"],
-        load_record=lambda others: load_patient_record(
-            context=call["context"],
-            prefetch=call.get("prefetch"),
-            fhir_server=None,
-            access_token=None,
-            settings=service_app.extensions["spine_cds.settings"],
-            other_orders=others,
-            templates=service.prefetch,
-        ),
+    outcome = evaluate_call(
+        HookRequest.model_validate(call),
+        service,
         knowledge=service_app.extensions["spine_cds.knowledge"],
         settings=service_app.extensions["spine_cds.settings"],
     )

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cds_service.cards import build_response
+from cds_service.fhir.load import load_patient_record
 from cds_service.fhir.record import PatientRecord, Resource
 from cds_service.hooks.orders import candidate_orders
+from cds_service.hooks.request import HookRequest
 from cds_service.hooks.response import HookResponse
+from cds_service.hooks.services import CdsService
 from cds_service.knowledge import Knowledge
 from cds_service.rules.classify import classify_order
 from cds_service.rules.model import Decision
@@ -67,3 +70,30 @@ def evaluate_hook(
     )
     response = build_response(decisions, knowledge=knowledge, settings=settings, hook=hook)
     return HookOutcome(response, decisions)
+
+
+def evaluate_call(
+    call: HookRequest, service: CdsService, *, knowledge: Knowledge, settings: Settings
+) -> HookOutcome:
+    """Run a validated hook request through the pipeline for one service; the record comes from the
+    request's prefetch, or from its FHIR server for what the prefetch lacks."""
+
+    def load_record(other_orders: Sequence[Resource]) -> PatientRecord:
+        return load_patient_record(
+            context=call.context,
+            prefetch=call.prefetch,
+            fhir_server=call.fhirServer,
+            access_token=call.access_token,
+            settings=settings,
+            other_orders=other_orders,
+            templates=service.prefetch,
+        )
+
+    return evaluate_hook(
+        hook=service.hook,
+        hook_instance=call.hookInstance,
+        context=call.context,
+        load_record=load_record,
+        knowledge=knowledge,
+        settings=settings,
+    )

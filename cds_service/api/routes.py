@@ -8,7 +8,6 @@ only has to be one of the order hooks.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -16,8 +15,6 @@ from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ValidationError
 
 from cds_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from cds_service.fhir.load import load_patient_record
-from cds_service.fhir.record import PatientRecord, Resource
 from cds_service.hooks.request import (
     ORDER_HOOKS,
     FeedbackRequest,
@@ -28,7 +25,7 @@ from cds_service.hooks.request import (
 from cds_service.hooks.services import CdsService, declare_services, discovery_document, find_service
 from cds_service.knowledge import Knowledge
 from cds_service.metrics import DECISIONS
-from cds_service.pipeline import evaluate_hook
+from cds_service.pipeline import evaluate_call
 from cds_service.settings import Settings
 from cds_service.store import get_store
 
@@ -127,28 +124,10 @@ def call_service(service_id: str) -> Response:
         )
     context = _validated(OrderContext, call.context, where="context.")
 
-    def load_record(other_orders: Sequence[Resource]) -> PatientRecord:
-        return load_patient_record(
-            context=call.context,
-            prefetch=call.prefetch,
-            fhir_server=call.fhirServer,
-            access_token=call.access_token,
-            settings=settings,
-            other_orders=other_orders,
-            templates=service.prefetch,
-        )
-
     # Only absurd client JSON trips recursion (no FHIR resource nests hundreds of levels deep); a
     # depth check on every body would cost more than a whole call on a large record.
     try:
-        outcome = evaluate_hook(
-            hook=service.hook,
-            hook_instance=call.hookInstance,
-            context=call.context,
-            load_record=load_record,
-            knowledge=_knowledge(),
-            settings=settings,
-        )
+        outcome = evaluate_call(call, service, knowledge=_knowledge(), settings=settings)
     except RecursionError as error:
         raise BadRequest(TOO_DEEP) from error
     try:
