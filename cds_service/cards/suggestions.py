@@ -72,12 +72,6 @@ def pathway_plan(decision: Decision) -> CardPlan:
     return CardPlan(None)  # imaging-may-be-appropriate: imaging is supported
 
 
-def suggested_codes(decision: Decision) -> dict[str, OrderableCode]:
-    """The replacement tests for this order's regions: `mri` and `xray`."""
-    regions = decision.order.regions
-    return {"mri": imaging_code("mri", regions), "xray": imaging_code("xray", regions)}
-
-
 def _new_request(decision: Decision, code: OrderableCode, draft: Resource) -> dict[str, Any]:
     """A draft ServiceRequest for the same patient, requester and encounter as the imaging order."""
     intent = decision.order.resource.get("intent")
@@ -143,9 +137,9 @@ class _CardActions:
                 key, "update-state-suspected-cancer"
             )
             if key != "state-suspected-cancer":
-                updated["code"] = suggested_codes(decision)[
-                    "mri" if key == "switch-to-mri" else "xray"
-                ].concept()
+                # The replacement test for the order's regions.
+                modality = "mri" if key == "switch-to-mri" else "xray"
+                updated["code"] = imaging_code(modality, decision.order.regions).concept()
             if decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER:
                 updated = _with_malignancy_reason(updated)
             return [Action.model_construct(type="update", description=describe(kind), resource=updated)]
