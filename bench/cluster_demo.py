@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import threading
@@ -87,10 +88,9 @@ def served_from_log(node: Node, start_index: int = 0) -> Counter[int]:
 def served_from_proxy(proxy: Proxy, since: float = 0.0) -> Counter[str]:
     """200 answers per node address in nginx's access log (the node that finally answered)."""
     served: Counter[str] = Counter()
-    for line in proxy.access_log.read_text().splitlines():
-        stamp, status, _method, uri, upstreams = line.split(" ", 5)[:5]
-        if float(stamp) >= since and status == "200" and uri.startswith("/cds-services"):
-            served[upstreams.split(",")[-1].strip()] += 1
+    for stamp, status, uri, nodes in proxy.log_entries():
+        if stamp >= since and status == 200 and uri.startswith("/cds-services"):
+            served[nodes[-1]] += 1
     return served
 
 
@@ -252,6 +252,10 @@ def report(run: Run, proxy: Proxy, concurrency: int) -> list[str]:
           f"{1000 * dying:.0f} ms later, ready again {back:.1f} s after the kill")  # fmt: skip
     hooks, feedback = run.of("hook"), run.of("feedback")
     print(f"calls: {len(hooks)} hook, {len(feedback)} feedback; {len(run.calls) / elapsed:.0f} calls/s")
+    latencies = sorted(c.ended - c.started for c in run.of("hook", ok=True))
+    if len(latencies) >= 2:
+        p50, p99 = (1000 * q for q in statistics.quantiles(latencies, n=100)[49::49])
+        print(f"hook calls through the proxy (TLS, JWT, PostgreSQL): p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     for node in run.nodes:
         log = by_log[node.name]
         print(f"node {node.name}: {by_proxy[f'127.0.0.1:{node.port}']} calls answered 200 through nginx; "
@@ -259,6 +263,8 @@ def report(run: Run, proxy: Proxy, concurrency: int) -> list[str]:
     print(
         f"node b after its restart: {b_after} calls ({run.rejoin_calls} sent after the load to see it rejoin)"
     )
+    moved = sum(1 for _, status, _, nodes in proxy.log_entries() if status == 200 and len(nodes) > 1)
+    print(f"calls nginx passed to the other node because the first refused the connection: {moved}")
     share = 100 * len(failed) / max(1, len(run.calls))
     kinds = dict(Counter(f"{c.kind} {c.error or c.status}" for c in failed))
     print(f"errors: {len(failed)} of {len(run.calls)} calls ({share:.2f}%) {kinds}; "
@@ -277,8 +283,7 @@ def report(run: Run, proxy: Proxy, concurrency: int) -> list[str]:
           f"{run.stored['feedback_total']} rows")  # fmt: skip
     print(f"replayed tokens (first, second answer): {Counter(run.replays)}")
 
-    proxy_log = [line.split() for line in proxy.access_log.read_text().splitlines()]
-    proxy_failures = [fields[4].split(",")[-1] for fields in proxy_log if int(fields[1]) >= 500]
+    proxy_failures = [nodes[-1] for _, status, _, nodes in proxy.log_entries() if status >= 500]
     broken: list[str] = []
     print("\ninvariants:")
     check(broken, failed == run.in_flight, "every failed call was in flight when node b was killed")

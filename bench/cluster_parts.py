@@ -214,7 +214,7 @@ pid {root}/nginx.pid;
 error_log {root}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    log_format upstreams '$msec $status $request_method $uri $upstream_addr $upstream_status';
+    log_format upstreams '$msec|$status|$request_method|$uri|$upstream_addr|$upstream_status';
     access_log {root}/access.log upstreams;
     client_body_temp_path {temp}/body;
     proxy_temp_path {temp}/proxy;
@@ -242,8 +242,18 @@ class Proxy:
 
     @property
     def access_log(self) -> Path:
-        """One line per request: time, status, method, path, upstream(s) tried, their statuses."""
+        """One line per request, fields separated by |: time, status, method, path, the nodes tried
+        (comma-separated, the one that answered last) and their statuses."""
         return self.root / "access.log"
+
+    def log_entries(self) -> list[tuple[float, int, str, list[str]]]:
+        """(time, status, path, the nodes tried in order) of each request in the access log."""
+        entries = []
+        for line in self.access_log.read_text().splitlines():
+            stamp, status, _method, uri, upstreams, _statuses = line.split("|")
+            nodes = [node.strip() for node in upstreams.split(",")]
+            entries.append((float(stamp), int(status), uri, nodes))
+        return entries
 
     def start(self, config: str, cert: Path) -> None:
         """Check the configuration (nginx -t), start nginx and wait until it answers over TLS."""

@@ -8,23 +8,20 @@
 #   scripts/cluster-demo.sh [--seconds 60] [--concurrency 8] [--kill-at 0.4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh --test >/dev/null   # the service's venv and PostgreSQL
+scripts/bootstrap.sh   # the service's .venv (with the PostgreSQL driver)
 
-if [ ! -x /usr/sbin/nginx ]; then
+# Debian packages: PostgreSQL, nginx and openssl, installed when missing (as root).
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-    # The package starts its own nginx on port 80; the demo runs its own on loopback ports.
-    if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
-      systemctl stop nginx
-    fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "nginx is missing: run 'sudo apt-get install nginx' (Debian) first" >&2
+    echo "Missing Debian packages: run 'sudo apt-get install ${missing[*]}' first" >&2
     exit 1
   fi
-fi
-if ! command -v openssl >/dev/null; then
-  echo "openssl is missing: run 'sudo apt-get install openssl' (Debian) first" >&2
-  exit 1
 fi
 
 exec .venv/bin/python bench/cluster_demo.py "$@"
