@@ -10,14 +10,25 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.browser import OffLoopbackRequests, axe_violations
+from tests.fixtures.browser import OffLoopbackRequests, axe_violations, new_page
 
-ACCESSIBLE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fixture page</title></head>
-<body><main><h1>Fixture</h1><form><label for="q">Question</label><input id="q" name="q"></form></main></body></html>"""
-UNLABELLED_INPUT = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad page</title></head>
+HEAD = b"""<!doctype html><html lang="en"><head><meta charset="utf-8">"""
+ACCESSIBLE = (
+    HEAD
+    + b"""<title>Fixture page</title></head>
+<body><main><h1>Fixture</h1><form><label for="q">Question</label><input id="q" name="q"></form>
+</main></body></html>"""
+)
+UNLABELLED_INPUT = (
+    HEAD
+    + b"""<title>Bad page</title></head>
 <body><main><h1>Bad</h1><form><input name="q"></form></main></body></html>"""
-FROM_A_CDN = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CDN page</title>
+)
+FROM_A_CDN = (
+    HEAD
+    + b"""<title>CDN page</title>
 <script src="https://cdn.example.org/lib.js"></script></head><body><main><h1>CDN</h1></main></body></html>"""
+)
 PAGES = {"/ok": ACCESSIBLE, "/unlabelled": UNLABELLED_INPUT, "/cdn": FROM_A_CDN}
 
 
@@ -51,14 +62,13 @@ def test_axe_runs_under_a_strict_csp_and_passes_an_accessible_page(page: Any, si
 
 def test_axe_reports_an_unlabelled_form_field(page: Any, site: str) -> None:
     page.goto(f"{site}/unlabelled")
-    assert "label" in {v["id"] for v in axe_violations(page, impacts=("minor", "moderate", "serious", "critical"))}
+    every_impact = ("minor", "moderate", "serious", "critical")
+    assert "label" in {v["id"] for v in axe_violations(page, impacts=every_impact)}
 
 
 def test_a_page_loading_from_a_cdn_is_caught(browser: Any, site: str) -> None:
-    from tests.fixtures.browser import _new_page
-
     blocked = OffLoopbackRequests()
-    tab = _new_page(browser, blocked)
+    tab = new_page(browser, blocked)
     tab.goto(f"{site}/cdn")
     tab.context.close()
     assert blocked.urls == ["https://cdn.example.org/lib.js"]
