@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from tests.fixtures.postgres import PostgresCluster, _pg_bin
+from tests.fixtures.postgres import PostgresCluster, _pg_bin, remove_cluster
 from tests.servers import SPINE_CDS, free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,6 +90,7 @@ def start_database(root: Path, password: str) -> tuple[Database, str]:
         database.start()
         return database, database.set_up_service_database(password)
     except subprocess.CalledProcessError as error:
+        remove_cluster(database)  # stop it if it started
         raise ClusterError(f"PostgreSQL set-up failed: {error.stderr.decode(errors='replace')}") from error
 
 
