@@ -130,7 +130,8 @@ def field_problems(hazard: Hazard) -> Iterator[str]:
         if not control.id.startswith(f"{hazard.id}."):
             yield f"{hazard.id} lists control {control.id}, which belongs to another hazard"
         if control.kind not in CONTROL_KINDS:
-            yield f"{hazard.id} control {control.id}: kind {control.kind!r} is not one of {sorted(CONTROL_KINDS)}"
+            kinds = ", ".join(sorted(CONTROL_KINDS))
+            yield f"{hazard.id} control {control.id}: kind {control.kind!r} is not one of {kinds}"
 
 
 def verification_problems(hazard: Hazard) -> Iterator[str]:

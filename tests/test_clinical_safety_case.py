@@ -21,6 +21,7 @@ from tests.safety_case import (
     field_problems,
     hazards,
     node_problem,
+    risk,
     verification_problems,
 )
 
@@ -62,15 +63,12 @@ def test_every_hazard_is_verified_by_a_test_or_marked_control_pending() -> None:
 
 
 def test_the_hazard_index_agrees_with_the_hazards() -> None:
-    index = dict(
-        (row[0], (int(row[1]), int(row[2])))
-        for row in re.findall(r"^\| \[(HAZ-\d{2})\]\(#[^)]+\) \| .+? \| (\d) \| (\d) \|$", TEXT, re.MULTILINE)
-    )
+    rows = re.findall(r"^\| \[(HAZ-\d{2})\]\(#[^)]+\) \| .+? \| (\d) \| (\d) \|$", TEXT, re.MULTILINE)
+    index = {hazard: (int(initial), int(residual)) for hazard, initial, residual in rows}
     described = {}
     for hazard in HAZARDS:
-        initial = re.search(r"Rating: (\d)", hazard.fields.get("Initial risk", ""))
-        residual = re.search(r"Rating: (\d)", hazard.fields.get("Residual risk", ""))
-        described[hazard.id] = (int(initial.group(1)) if initial else 0, int(residual.group(1)) if residual else 0)
+        initial, residual = (risk(hazard.fields.get(name, "")) for name in ("Initial risk", "Residual risk"))
+        described[hazard.id] = (initial[2] if initial else 0, residual[2] if residual else 0)
     assert index == described
 
 
@@ -110,7 +108,11 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "node",
-    ["tests/test_cases.py::test_kept", "tests/test_cases.py::test_cases[2]", "tests/test_cases.py::TestGroup::test_method"],
+    [
+        "tests/test_cases.py::test_kept",
+        "tests/test_cases.py::test_cases[2]",
+        "tests/test_cases.py::TestGroup::test_method",
+    ],
 )
 def test_a_test_that_runs_in_the_suite_is_accepted(repo: Path, node: str) -> None:
     assert node_problem(repo, node) is None
