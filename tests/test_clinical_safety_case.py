@@ -168,3 +168,24 @@ def test_a_pending_control_counts_as_verification_until_its_tests_land() -> None
     pending = INCOMPLETE.replace("nothing yet", "control pending: issue 10 (red-flag check)")
     [hazard] = hazards(pending)
     assert list(verification_problems(hazard)) == []
+
+
+def test_the_sign_off_summary_lists_every_residual_3_hazard_and_every_pending_control() -> None:
+    summary = TEXT.split("### Summary for sign-off", 1)[1].split("\n### ", 1)[0]
+    threes = re.search(r"Residual rating 3 .*?: ((?:HAZ-\d{2}(?:, )?)+)\.", summary, re.DOTALL)
+    assert threes is not None, "the summary names no residual-3 hazards"
+    residual = {h.id: stated[2] for h in HAZARDS if (stated := risk(h.fields.get("Residual risk", "")))}
+    assert threes.group(1).split(", ") == [hazard for hazard, rating in residual.items() if rating == 3]
+    assert max(residual.values()) < 4, "a residual rating of 4 or 5 contradicts the summary"
+    listed = {
+        (issue, control)
+        for issue, controls in re.findall(r"^  - (issue \d+(?: item \d+)?): (.+)$", summary, re.MULTILINE)
+        for control in controls.split(", ")
+    }
+    pending = {
+        (found.group(1), control.id)
+        for hazard in HAZARDS
+        for control in hazard.controls
+        if (found := re.search(r"control pending: (issue \d+(?: item \d+)?)", control.verified_by))
+    }
+    assert listed == pending
