@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -322,7 +323,12 @@ def run_demo(
     return 1 if report(run, proxy, args.concurrency) else 0
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    sys.exit(143)  # unwinds through the finally blocks that stop nginx, the nodes and PostgreSQL
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         sys.exit(main())
     except ClusterError as error:

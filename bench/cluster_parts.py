@@ -105,6 +105,7 @@ class Node:
     workers: int = 2
     process: subprocess.Popen[bytes] | None = None
     starts: list[int] = field(default_factory=list)  # log size at each start
+    retired: bool = False  # stopped for good: never started again (e.g. by the restart thread)
 
     @property
     def url(self) -> str:
@@ -113,6 +114,8 @@ class Node:
 
     def start(self) -> None:
         """Start the node (appending to its log) and wait until /readyz answers 200."""
+        if self.retired:
+            raise ClusterError(f"node {self.name} was stopped for good")
         self.starts.append(self.log.stat().st_size if self.log.exists() else 0)
         command = [str(SPINE_CDS), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log.open("ab") as out:
@@ -152,7 +155,8 @@ class Node:
             time.sleep(0.01)
 
     def stop(self) -> None:
-        """Stop the node gracefully (SIGTERM to the master), killing it if it takes over 30 s."""
+        """Stop the node for good, gracefully (SIGTERM to the master), killing it after 30 s."""
+        self.retired = True
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
