@@ -9,12 +9,16 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from itsdangerous import URLSafeTimedSerializer
+
 from tests.hook_requests import MRI_LUMBAR, complete_prefetch, hook_call, service_request
 
 CHECK_LINK_LABEL = "Answer the red-flag questions (30 seconds)"
 
 
-def lumbar_mri_call(patient_id: str = "pat-lbp-49", *, order_id: str = "example-request-id") -> dict[str, Any]:
+def lumbar_mri_call(
+    patient_id: str = "pat-lbp-49", *, order_id: str = "example-request-id"
+) -> dict[str, Any]:
     """An order-select for a lumbar MRI of a 49-year-old with back pain and nothing else on record."""
     call = hook_call([service_request(MRI_LUMBAR, order_id=order_id)])
     prefetch = complete_prefetch()
@@ -94,3 +98,15 @@ def ask_about_items(card: dict[str, Any]) -> list[str]:
         return []
     section = detail.split("**Ask about**", 1)[1].split("\n\n**", 1)[0]
     return re.findall(r"^- (.+)$", section, flags=re.MULTILINE)
+
+
+def check_links_read(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer with each red-flag check link's URL replaced by what its token holds (unverified):
+    two calls a second apart make different tokens (each is timed) for the same ticket."""
+    read = copy.deepcopy(answer)
+    for card in read.get("cards", []):
+        for link in card.get("links") or []:
+            if link["label"] == CHECK_LINK_LABEL:
+                token = path_of(link["url"]).rsplit("/", 1)[1]
+                link["url"] = URLSafeTimedSerializer("unverified").loads_unsafe(token)[1]
+    return read

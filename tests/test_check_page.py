@@ -200,7 +200,9 @@ def test_tampered_expired_and_foreign_links_get_a_clear_page(settings: Settings,
     assert "This link is not valid" in client.get(tampered).get_data(as_text=True)
     assert client.get("/check/not-a-token").status_code == 400
 
-    foreign = create_app(settings.model_copy(update={"secret_key": SecretStr("another-service")})).test_client()
+    foreign = create_app(
+        settings.model_copy(update={"secret_key": SecretStr("another-service")})
+    ).test_client()
     assert foreign.get(link).status_code == 400
     elsewhere = create_app(settings.model_copy(update={"public_url": "https://other.example"})).test_client()
     assert elsewhere.get(link).status_code == 400

@@ -102,8 +102,6 @@ def what_follows(
         summary=Markup(render_card(facts, texts).summary),  # noqa: S704 - escaped by the card templates
         rationale=decision.rationale,
         red_flags=tuple(flag_label(flag.id) for flag in decision.red_flags),
-        answered=tuple(
-            AnsweredQuestion(flag, flag_label(flag), answer) for flag, answer in answers.items()
-        ),
+        answered=tuple(AnsweredQuestion(flag, flag_label(flag), answer) for flag, answer in answers.items()),
         changed=rule.pathway != record_only,
     )

@@ -139,7 +139,9 @@ class AnswerStore:
         except (StoreUnavailable, SQLAlchemyError) as error:
             self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
             STORE_FAILURES.labels(operation="find_answers").inc()
-            log.warning("red-flag check answers could not be read (%s)", type(error.__cause__ or error).__name__)
+            log.warning(
+                "red-flag check answers could not be read (%s)", type(error.__cause__ or error).__name__
+            )
             return {order.reference: ClinicianAnswers.could_not_be_read(now) for order in orders}
         found = {}
         for order in orders:
@@ -156,7 +158,12 @@ class AnswerStore:
             which = sa.or_(which, t.c.order_code.in_(codes))
         query = (
             sa.select(
-                t.c.order_reference, t.c.order_system, t.c.order_code, t.c.question, t.c.answer, t.c.answered_at
+                t.c.order_reference,
+                t.c.order_system,
+                t.c.order_code,
+                t.c.question,
+                t.c.answer,
+                t.c.answered_at,
             )
             .where(t.c.patient_hash == patient_hash, t.c.expires_at > now, which)
             .order_by(t.c.answered_at, t.c.id)
@@ -194,7 +201,9 @@ def _answers_for(order: ImagingOrder, rows: Sequence[Any]) -> ClinicianAnswers |
     code = order.matched.code
     for row in rows:
         same_order = row.order_reference == order.reference[:300]
-        same_code = code is not None and row.order_code == code[:100] and row.order_system == order.matched.system
+        same_code = (
+            code is not None and row.order_code == code[:100] and row.order_system == order.matched.system
+        )
         if not (same_order or same_code) or row.answer not in ANSWERS:
             continue
         try:

@@ -36,7 +36,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_red_flag_answers_patient_order_reference", "red_flag_answers", ["patient_hash", "order_reference"]
     )
-    op.create_index("ix_red_flag_answers_patient_order_code", "red_flag_answers", ["patient_hash", "order_code"])
+    op.create_index(
+        "ix_red_flag_answers_patient_order_code", "red_flag_answers", ["patient_hash", "order_code"]
+    )
     op.create_index("ix_red_flag_answers_answered_at", "red_flag_answers", ["answered_at"])
     op.create_table(
         "check_rate_limits",
