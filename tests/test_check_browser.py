@@ -182,7 +182,7 @@ def test_the_page_works_without_javascript(page_without_javascript: Any, sqlite_
     link = check_link(order_select(sqlite_nodes.a, call)) or ""
     answered = answer_in_browser(page_without_javascript, link, {"bladder-or-bowel-dysfunction": "yes"})
     assert answered.status == 200
-    assert "bladder or bowel disturbance – yes" in page_without_javascript.content()
+    assert "bladder or bowel disturbance \u2013 yes" in page_without_javascript.content()
     assert the_card(order_select(sqlite_nodes.b, refired(call)))["indicator"] == "critical"
 
 

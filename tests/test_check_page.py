@@ -85,7 +85,7 @@ def test_yes_to_saddle_anaesthesia_makes_the_next_card_send_the_patient_to_the_e
     result = answer_questions(client, check_link(first) or "", {"saddle-anaesthesia": "yes"})
     assert result.status_code == 200
     assert "Emergency department" in result.get_data(as_text=True)
-    assert "saddle anaesthesia – yes" in result.get_data(as_text=True)
+    assert "saddle anaesthesia \u2013 yes" in result.get_data(as_text=True)
 
     again = the_card(order_select(client, refired(call)))
     assert again["indicator"] == "critical"

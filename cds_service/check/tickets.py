@@ -15,7 +15,7 @@ from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
-from cds_service.rules.model import Decision, Modality, Region, RedFlagId
+from cds_service.rules.model import Decision, Modality, RedFlagId, Region
 
 SALT = "spine-cds red-flag check"
 

@@ -152,7 +152,7 @@ class AnswerStore:
 
     def _query(self, patient_hash: str, orders: Sequence[ImagingOrder], now: datetime) -> list[Any]:
         t = tables.red_flag_answers
-        which = t.c.order_reference.in_({order.reference[:300] for order in orders})
+        which: sa.ColumnElement[bool] = t.c.order_reference.in_({order.reference[:300] for order in orders})
         codes = {order.matched.code[:100] for order in orders if order.matched.code}
         if codes:
             which = sa.or_(which, t.c.order_code.in_(codes))
