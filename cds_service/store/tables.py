@@ -38,7 +38,7 @@ decisions = sa.Table(
     sa.Column("not_checked", sa.JSON(), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, index=True),
     # The red-flag check (0003): answers applied ({red flag id: yes|no}) and the record-only pathway.
-    sa.Column("answers_used", sa.JSON(), nullable=True),
+    sa.Column("answers_used", sa.JSON(none_as_null=True), nullable=True),  # SQL NULL, not JSON null
     sa.Column("pathway_without_answers", sa.String(64), nullable=True),
     # A retried hook call (same hookInstance, same order) is logged once.
     sa.UniqueConstraint("consult_id", "service_id", name="uq_decisions_consult_service"),
