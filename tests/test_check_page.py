@@ -23,7 +23,7 @@ from tests.check_loop import (
     refired,
     the_card,
 )
-from tests.hook_requests import SELECT_URL, SIGN_URL
+from tests.hook_requests import MRI_KNEE, SELECT_URL, SIGN_URL, hook_call, service_request
 
 CAUDA_EQUINA = ("saddle-anaesthesia", "bladder-or-bowel-dysfunction")
 
@@ -227,3 +227,40 @@ def test_the_stylesheet_is_served_by_the_service(client: FlaskClient) -> None:
     response = client.get("/check/static/check.css")
     assert response.status_code == 200
     assert response.mimetype == "text/css"
+
+
+def answer_queries(app: Flask) -> list[str]:
+    """The SQL statements the app sends that read red_flag_answers, collected from now on."""
+    seen: list[str] = []
+
+    def collect(*args: Any) -> None:
+        statement = args[2]
+        if "FROM red_flag_answers" in statement:
+            seen.append(statement)
+
+    sa.event.listen(get_store(app).engine, "before_cursor_execute", collect)
+    return seen
+
+
+def test_the_answers_are_read_in_one_query_and_only_for_a_spinal_order(
+    app: Flask, client: FlaskClient
+) -> None:
+    seen = answer_queries(app)
+    order_select(client, hook_call([service_request(MRI_KNEE)]))
+    assert seen == []
+    order_select(client, lumbar_mri_call())
+    assert len(seen) == 1
+    with get_store(app).engine.connect() as connection:
+        plan = " ".join(
+            str(row[-1])
+            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + seen[0].replace("?", "'x'"))
+        )
+    assert "USING INDEX" in plan
+
+
+def test_when_the_answers_cannot_be_read_the_card_says_so(app: Flask, client: FlaskClient) -> None:
+    with get_store(app).engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE red_flag_answers")
+    card = the_card(order_select(client, lumbar_mri_call()))
+    assert "answers given in the red-flag check" in card["detail"]
+    assert ask_about_items(card)  # the questions still stand
