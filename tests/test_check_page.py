@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr
 
 from cds_service import Settings, create_app
+from cds_service.check.page import ANSWERS_KEY
 from cds_service.store import get_store, tables
 from tests.check_loop import (
     ask_about_items,
@@ -229,33 +230,26 @@ def test_the_stylesheet_is_served_by_the_service(client: FlaskClient) -> None:
     assert response.mimetype == "text/css"
 
 
-def answer_queries(app: Flask) -> list[str]:
-    """The SQL statements the app sends that read red_flag_answers, collected from now on."""
-    seen: list[str] = []
-
-    def collect(*args: Any) -> None:
-        statement = args[2]
-        if "FROM red_flag_answers" in statement:
-            seen.append(statement)
-
-    sa.event.listen(get_store(app).engine, "before_cursor_execute", collect)
-    return seen
-
-
-def test_the_answers_are_read_in_one_query_and_only_for_a_spinal_order(
-    app: Flask, client: FlaskClient
+def test_the_answers_are_read_in_one_indexed_query_and_only_for_a_spinal_order(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen = answer_queries(app)
+    reader = app.extensions[ANSWERS_KEY]._reader
+    reads: list[tuple[Any, ...]] = []
+    real_read = reader.read
+
+    def counted(*args: Any) -> Any:
+        reads.append(args)
+        return real_read(*args)
+
+    monkeypatch.setattr(reader, "read", counted)
     order_select(client, hook_call([service_request(MRI_KNEE)]))
-    assert seen == []
+    assert reads == []
     order_select(client, lumbar_mri_call())
-    assert len(seen) == 1
+    assert len(reads) == 1
+    statement = reader._statement(1, 1).replace("?", "'x'")
     with get_store(app).engine.connect() as connection:
-        plan = " ".join(
-            str(row[-1])
-            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + seen[0].replace("?", "'x'"))
-        )
-    assert "USING INDEX" in plan
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement))
+    assert "USING INDEX ix_red_flag_answers_patient_order" in plan
 
 
 def test_when_the_answers_cannot_be_read_the_card_says_so(app: Flask, client: FlaskClient) -> None:

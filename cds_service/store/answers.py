@@ -64,8 +64,11 @@ class AnswerStore:
     def __init__(self, store: DecisionStore, *, valid_minutes: int) -> None:
         self._store = store
         self._engine = store.engine  # synced commits: an answer acknowledged to the GP survives
+        # SQLite: counts need not survive a power cut, so their commits are not synced one by one.
+        self._counter_engine = store.decision_engine
         self._valid = timedelta(minutes=valid_minutes)
         self._claim = claim_statement(self._engine)
+        self._reader = AnswerReader(self._engine)
         self._paused_until = 0.0
         self._next_rate_purge = 0.0
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
@@ -151,26 +154,10 @@ class AnswerStore:
         return found
 
     def _query(self, patient_hash: str, orders: Sequence[ImagingOrder], now: datetime) -> list[Any]:
-        t = tables.red_flag_answers
-        which: sa.ColumnElement[bool] = t.c.order_reference.in_({order.reference[:300] for order in orders})
-        codes = {order.matched.code[:100] for order in orders if order.matched.code}
-        if codes:
-            which = sa.or_(which, t.c.order_code.in_(codes))
-        query = (
-            sa.select(
-                t.c.order_reference,
-                t.c.order_system,
-                t.c.order_code,
-                t.c.question,
-                t.c.answer,
-                t.c.answered_at,
-            )
-            .where(t.c.patient_hash == patient_hash, t.c.expires_at > now, which)
-            .order_by(t.c.answered_at, t.c.id)
-        )
         self._store.migrate()
-        with self._engine.connect() as connection:
-            return list(connection.execute(query))
+        references = sorted({order.reference[:300] for order in orders})
+        codes = sorted({order.matched.code[:100] for order in orders if order.matched.code})
+        return self._reader.read(patient_hash, references, codes, now)
 
     def hit(self, client_address: str) -> int:
         """Count one request from this client address; returns its requests in the current window."""
@@ -179,7 +166,7 @@ class AnswerStore:
         row = {"bucket": bucket, "window_start": now - now % RATE_WINDOW_SECONDS, "hits": 1}
         try:
             self._store.migrate()
-            with self._engine.begin() as connection:
+            with self._counter_engine.begin() as connection:
                 hits = int(connection.execute(self._hit, row).scalar_one())
                 if now >= self._next_rate_purge:
                     self._next_rate_purge = now + RATE_PURGE_INTERVAL_SECONDS
@@ -215,3 +202,89 @@ def _answers_for(order: ImagingOrder, rows: Sequence[Any]) -> ClinicianAnswers |
     if not answers:
         return None
     return ClinicianAnswers(answers=answers, answered_at=max(times.values()), times=times)
+
+
+_SELECT_ANSWERS = (
+    "SELECT order_reference, order_system, order_code, question, answer, answered_at FROM red_flag_answers"
+)
+
+
+class AnswerReader:
+    """The hook path's answer look-up as one prepared SELECT on a kept driver connection.
+
+    Through SQLAlchemy Core the look-up cost about 2.8 ms of CPU on every spinal hook call (pool
+    checkout, statement caching of a varying IN list, result objects), against 13 us for the query
+    itself; the hook path cannot afford it (design.md "Performance by design"). So the SQL is written
+    once per shape (how many references and codes), values are converted by SQLAlchemy's own column
+    types, and connections are kept between calls, as the decision writer does (decision_writer.py).
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        dialect = engine.dialect
+        table = tables.red_flag_answers
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._time_in = table.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._time_out = table.c.answered_at.type.dialect_impl(dialect).result_processor(dialect, None)
+        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
+        self._idle: list[Any] = []
+        self._sql: dict[tuple[int, int], str] = {}
+
+    def _statement(self, references: int, codes: int) -> str:
+        shape = (references, codes)
+        sql = self._sql.get(shape)
+        if sql is None:
+            mark = self._mark
+            which = f"order_reference IN ({', '.join([mark] * references)})"
+            if codes:
+                which = f"({which} OR order_code IN ({', '.join([mark] * codes)}))"
+            # Only placeholders are formatted into the text; every value is a bound parameter.
+            where = f"patient_hash = {mark} AND expires_at > {mark} AND {which}"
+            sql = self._sql[shape] = f"{_SELECT_ANSWERS} WHERE {where} ORDER BY answered_at, id"
+        return sql
+
+    def read(
+        self, patient_hash: str, references: Sequence[str], codes: Sequence[str], now: datetime
+    ) -> list[Any]:
+        """The rows for this patient and these orders, oldest first; StoreUnavailable (or SQLAlchemyError
+        on connecting) when the database fails."""
+        moment = self._time_in(now) if self._time_in else now
+        parameters = (patient_hash, moment, *references, *codes)
+        sql = self._statement(len(references), len(codes))
+        try:
+            kept = self._idle.pop()
+        except IndexError:
+            kept = self._engine.raw_connection()
+        try:
+            driver = kept.driver_connection
+            cursor = driver.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                found = cursor.fetchall()
+            finally:
+                cursor.close()
+            driver.rollback()  # end the read's transaction (PostgreSQL): the next read sees new rows
+        except self._driver_error as error:
+            kept.invalidate()
+            raise StoreUnavailable("The answers could not be read.") from error
+        self._idle.append(kept)
+        convert = self._time_out
+        return [
+            _Row(reference, system, code, question, answer, convert(at) if convert else at)
+            for reference, system, code, question, answer, at in found
+        ]
+
+    def close(self) -> None:
+        """Give the kept connections back to the engine's pool."""
+        while self._idle:
+            self._idle.pop().close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    order_reference: str
+    order_system: str | None
+    order_code: str | None
+    question: str
+    answer: str
+    answered_at: Any  # a datetime (naive from SQLite)
