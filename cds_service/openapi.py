@@ -237,6 +237,18 @@ def _check_paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "Stored; the outcome", "content": html}, **refused},
             },
         },
+        "/Questionnaire/spinal-red-flags": {
+            "get": {
+                "operationId": "redFlagQuestionnaire",
+                "summary": "The red-flag questions as a FHIR R4 Questionnaire (SDC), from the knowledge",
+                "responses": {
+                    "200": {
+                        "description": "Questionnaire",
+                        "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
         "/check/static/check.css": {
             "get": {
                 "operationId": "redFlagCheckStylesheet",

@@ -17,6 +17,7 @@ from flask import Flask
 from cds_service.cards.ids import card_uuid
 from cds_service.cards.render import labels
 from cds_service.check.page import ANSWERS_KEY, LINKS_KEY, check_pages
+from cds_service.check.questionnaire import install_questionnaires
 from cds_service.check.tickets import CheckLinks, CheckTicket
 from cds_service.hooks.response import Link
 from cds_service.metrics import CHECK_LINKS
@@ -57,6 +58,7 @@ def install_check(app: Flask) -> None:
     app.extensions[LINKS_KEY] = CheckLinks(key, settings.public_url, minutes=settings.check_token_minutes)
     app.extensions[ANSWERS_KEY] = AnswerStore(get_store(app), valid_minutes=settings.answers_valid_minutes)
     app.register_blueprint(check_pages)
+    install_questionnaires(app)
 
 
 def answer_finder(app: Flask, patient_hash: str | None) -> AnswerFinder | None:
