@@ -246,15 +246,21 @@ class AnswerReader:
     def read(
         self, patient_hash: str, references: Sequence[str], codes: Sequence[str], now: datetime
     ) -> list[Any]:
-        """The rows for this patient and these orders, oldest first; StoreUnavailable (or SQLAlchemyError
-        on connecting) when the database fails."""
+        """The rows for this patient and these orders, oldest first; StoreUnavailable when the
+        database fails."""
         moment = self._time_in(now) if self._time_in else now
         parameters = (patient_hash, moment, *references, *codes)
         sql = self._statement(len(references), len(codes))
         try:
             kept = self._idle.pop()
         except IndexError:
-            kept = self._engine.raw_connection()
+            try:
+                kept = self._engine.raw_connection()
+            except (
+                SQLAlchemyError,
+                self._driver_error,
+            ) as error:  # the pool passes connect errors on as they are
+                raise StoreUnavailable("The answers could not be read.") from error
         try:
             driver = kept.driver_connection
             cursor = driver.cursor()
