@@ -67,6 +67,7 @@ def node_environment(public_url: str, issuers: Path, database_url: str) -> dict[
         "SPINE_CDS_TRUSTED_ISSUERS": str(issuers),
         "SPINE_CDS_DATABASE_URL": database_url,
         "SPINE_CDS_PATIENT_HASH_KEY": secrets.token_hex(32),
+        "SPINE_CDS_SECRET_KEY": secrets.token_hex(32),
         "SPINE_CDS_LOG_LEVEL": "INFO",
     }
 
