@@ -111,6 +111,15 @@ def rejoin(client: Client, proxy: Proxy, node: Node, restarted_at: float) -> int
     return sent
 
 
+def open_check_link_on_each_node(client: Client, proxy: Proxy, nodes: list[Node]) -> list[int]:
+    """A card's red-flag check link (signed by whichever node answered) opened on every node."""
+    with requests.Session() as session:
+        link = client.hook(session).check_link
+    if not link.startswith(proxy.url):
+        return []
+    return [requests.get(node.url + link.removeprefix(proxy.url), timeout=10).status_code for node in nodes]
+
+
 def database_counts(url: str, hook_instances: list[str], cards: list[str]) -> dict[str, int]:
     """How many acknowledged hook calls / feedback items are stored exactly once, and the totals."""
     engine = sa.create_engine(url)
@@ -192,6 +201,7 @@ class Run:
     rejoin_calls: int = 0
     replays: list[tuple[int | None, int | None]] = field(default_factory=list)
     redirect_status: int = 0
+    check_link_statuses: list[int] = field(default_factory=list)  # one link opened on each node
 
     def of(self, kind: str, *, ok: bool | None = None) -> list[Call]:
         """The load's calls of one kind, all of them or only those answered 200 (ok) or not."""
@@ -304,6 +314,11 @@ def report(run: Run, proxy: Proxy, concurrency: int) -> list[str]:
     acknowledged, stored = len(run.of("feedback", ok=True)), run.stored["feedback_stored_once"]
     check(broken, acknowledged == stored > 0, "every feedback acknowledged with 200 is stored exactly once")
     check(broken, set(run.replays) == {(200, 401)}, "a token is accepted once, whichever node gets it again")
+    check(
+        broken,
+        run.check_link_statuses == [200] * len(run.nodes),
+        f"a card's red-flag check link opens on every node {run.check_link_statuses}",
+    )
     check(broken, run.redirect_status == 301, "plain HTTP is redirected to HTTPS")
     print("\nall invariants hold" if not broken else f"\n{len(broken)} invariant(s) broken")
     return broken
@@ -319,6 +334,7 @@ def run_demo(
     run.rejoin_calls = rejoin(client, proxy, b, run.events["restart"])
     run.replays = [replay(client, first.url, second.url) for first, second in [(a, b), (b, a)] * REPLAYS]
     run.replays += [replay(client, proxy.url, proxy.url) for _ in range(REPLAYS)]
+    run.check_link_statuses = open_check_link_on_each_node(client, proxy, nodes)
     plain = f"http://127.0.0.1:{proxy.http_port}/cds-services"
     run.redirect_status = requests.get(plain, allow_redirects=False, timeout=5).status_code
     return 1 if report(run, proxy, args.concurrency) else 0

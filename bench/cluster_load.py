@@ -36,6 +36,7 @@ class Call:
     error: str = ""
     hook_instance: str = ""
     card: str = ""  # the card uuid the hook answered with, or the one the feedback is about
+    check_link: str = ""  # the card's link to the red-flag check, if any
 
 
 @dataclass
@@ -70,8 +71,11 @@ class Client:
             session, f"{base or self.public_url}{self.service_path}", body, headers, self.cert
         )
         cards = answer.get("cards") or [] if isinstance(answer, dict) else []
-        card = str(cards[0].get("uuid", "")) if cards and isinstance(cards[0], dict) else ""
-        return Call("hook", call.started, call.ended, call.status, call.error, hook_instance, card)
+        first = cards[0] if cards and isinstance(cards[0], dict) else {}
+        card = str(first.get("uuid", ""))
+        links = [str(link.get("url", "")) for link in first.get("links") or [] if isinstance(link, dict)]
+        check = next((url for url in links if "/check/" in url), "")
+        return Call("hook", call.started, call.ended, call.status, call.error, hook_instance, card, check)
 
     def feedback(self, session: requests.Session, card: str) -> Call:
         """Feedback that the card was overridden, now."""
