@@ -17,6 +17,7 @@ from cds_service.api.routes import install_routes
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
+from cds_service.smart import install_smart
 from cds_service.store import install_store
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_auth(app)  # CDS Hooks client JWT
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
+    install_smart(app)  # GET /Questionnaire/spinal-red-flags and the SMART app (/smart/)
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
     mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
 
+    # Web pages (the red-flag check). One signing key for every node; unset: random per server,
+    # with a loud warning, so links from one server do not work on another.
+    secret_key: SecretStr | None = None
+    answers_valid_minutes: int = 120  # how long the clinician's answers count for that patient and order
+
+    # SMART on FHIR (docs/smart-on-fhir.md): the red-flag questions as a SMART app the EHR launches.
+    smart_client_id: str | None = None  # unset: no SMART app, cards link to the /check/ page
+    smart_scopes: str = "launch openid fhirUser patient/QuestionnaireResponse.write"
+    smart_timeout_seconds: float = 5.0  # discovery and token requests to the EHR's servers
+
     @field_validator("fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
