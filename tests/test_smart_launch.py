@@ -13,6 +13,7 @@ import requests
 from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
+from cds_service.smart.launch import PendingLaunch, Sealer
 from cds_service.smart.pages import LAUNCH_COOKIE
 from cds_service.smart.questionnaire import questionnaire_url
 from tests.fixtures.fhir_server import FhirServer
@@ -111,7 +112,7 @@ def test_clinician_answers_in_the_smart_app_are_saved_in_the_patients_record(
         data={"csrf_token": _csrf(page), "saddle-anaesthesia": "yes", "bladder-or-bowel-dysfunction": "no"},
     )
     assert saved.status_code == 200, saved.get_data(as_text=True)
-    assert "saddle anaesthesia – yes" in saved.get_data(as_text=True)
+    assert "saddle anaesthesia \N{EN DASH} yes" in saved.get_data(as_text=True)
 
     stored = _responses_for(fhir_server, patient)
     assert len(stored) == 1
@@ -177,8 +178,6 @@ def test_the_authorization_server_refuses_a_code_exchange_without_the_pkce_verif
 def test_a_launch_whose_verifier_was_lost_is_refused_with_a_clear_page(
     app_client: FlaskClient, ehr: SmartEhr, smart_settings: Settings
 ) -> None:
-    from cds_service.smart.launch import PendingLaunch, Sealer
-
     callback = _launch(app_client, ehr, "smart-lost-verifier")
     state = parse_qs(urlsplit(callback).query)["state"][0]
     sealed = Sealer("smart-test-secret").seal(
