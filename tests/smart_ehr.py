@@ -35,7 +35,11 @@ CLIENT_ID = "spine-cds-test-app"
 @dataclass
 class _Client(ClientMixin):
     client_id: str
-    redirect_uri: str
+    ehr: SmartEhr
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.ehr.redirect_uri
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -85,6 +89,7 @@ class SmartEhr:
 
     base_url: str
     fhir_base: str
+    redirect_uri: str  # the app's registered redirect URI (set when the app's address is known)
     launches: dict[str, str] = field(default_factory=dict)  # launch id -> patient id
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> patient id
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
@@ -96,9 +101,9 @@ class SmartEhr:
         return launch
 
 
-def _ehr_app(ehr: SmartEhr, fhir: FhirServer, redirect_uri: str) -> Flask:
+def _ehr_app(ehr: SmartEhr, fhir: FhirServer) -> Flask:
     app = Flask("smart-ehr-double")
-    client = _Client(CLIENT_ID, redirect_uri)
+    client = _Client(CLIENT_ID, ehr)
     codes: dict[str, _Code] = {}
 
     class CodeGrant(grants.AuthorizationCodeGrant):
@@ -177,12 +182,12 @@ def _ehr_app(ehr: SmartEhr, fhir: FhirServer, redirect_uri: str) -> Flask:
 
 
 @contextmanager
-def running_ehr(fhir: FhirServer, redirect_uri: str) -> Iterator[SmartEhr]:
+def running_ehr(fhir: FhirServer, redirect_uri: str = "") -> Iterator[SmartEhr]:
     """Serve the EHR double on a free loopback port until the block ends."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    ehr = SmartEhr(base_url=base, fhir_base=f"{base}/fhir")
-    server = make_server("127.0.0.1", port, _ehr_app(ehr, fhir, redirect_uri), threaded=True)
+    ehr = SmartEhr(base_url=base, fhir_base=f"{base}/fhir", redirect_uri=redirect_uri)
+    server = make_server("127.0.0.1", port, _ehr_app(ehr, fhir), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

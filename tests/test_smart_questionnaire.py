@@ -11,7 +11,9 @@ from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
 from cds_service.fhir.queries import QUESTIONNAIRE_RESPONSES_KEY, fill_template
+from cds_service.hooks.response import Link
 from cds_service.rules.model import RedFlagId
+from cds_service.smart import card_link
 
 RULES = Path(__file__).resolve().parent.parent / "cds_service" / "knowledge" / "pathway-rules.json"
 
@@ -80,3 +82,15 @@ def test_the_answers_prefetch_template_fills_with_the_patient_only(client: Flask
     assert query.startswith("QuestionnaireResponse?patient=pat-1&questionnaire=")
     assert "status=completed,amended" in query
     assert "{{" not in query
+
+
+def test_a_card_that_asks_links_to_the_smart_app_only_when_it_is_configured(tmp_path: Path) -> None:
+    check = Link(
+        label="Answer the red-flag questions", url="https://cds.example.org/check/abc", type="absolute"
+    )
+    plain = Settings(auth="off", public_url="https://cds.example.org")
+    assert card_link(plain, check.label, check) is check
+    smart = Settings(auth="off", public_url="https://cds.example.org/", smart_client_id="spine-cds")
+    link = card_link(smart, check.label, check)
+    assert (link.type, link.url) == ("smart", "https://cds.example.org/smart/launch")
+    assert link.appContext is None
