@@ -184,7 +184,7 @@ def _post(fhir: FhirServer, resource: dict[str, Any]) -> None:
 def test_the_fhir_fallback_reads_this_patients_recent_answers_from_the_fhir_server(
     tmp_path: Path, fhir_server: FhirServer
 ) -> None:
-    settings = _settings(tmp_path, fhir_servers=[fhir_server.base_url])
+    settings = _settings(tmp_path, fhir_servers=[fhir_server.base_url], smart_client_id="spine-cds")
     for patient in ("qr-fallback-a", "qr-fallback-b"):
         _put_patient(fhir_server, patient)
     _post(fhir_server, _response(settings, "qr-fallback-a", {SADDLE: "yes"}, minutes_ago=3))
@@ -207,7 +207,7 @@ def test_the_fhir_fallback_reads_this_patients_recent_answers_from_the_fhir_serv
 
 
 def test_a_prefetched_response_about_another_patient_is_never_used(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, smart_client_id="spine-cds")
     other = _response(settings, "pat-b", {SADDLE: "yes"})
     prefetch = {
         "patient": {"resourceType": "Patient", "id": "pat-a"},

@@ -66,9 +66,11 @@ def _fetched_by_key(
     try:
         base = allowed_server(fhir_server, settings)
     except Forbidden:
-        if must_fetch:
+        if any(key != QUESTIONNAIRE_RESPONSES_KEY for key in must_fetch):
             raise  # a clear 403, and nothing is fetched
-        return {}, failures  # only continuation pages of a paginated prefetch: use what was sent
+        # Answers in the EHR are a bonus, never a reason to refuse a call the prefetch can answer.
+        failures.update({k: "fhirServer is not allowlisted" for k in must_fetch})
+        return {}, failures  # and continuation pages of a paginated prefetch: use what was sent
     return fetch_all(base, queries, access_token=access_token, settings=settings), failures
 
 

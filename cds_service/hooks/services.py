@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cds_service.fhir.queries import prefetch_templates
+from cds_service.fhir.queries import PREFETCH_TEMPLATES, prefetch_templates
 from cds_service.hooks.request import ORDER_SELECT, ORDER_SIGN, DiscoveryResponse, ServiceDefinition
 from cds_service.knowledge import Knowledge
 from cds_service.settings import Settings
+from cds_service.smart.hook_answers import smart_enabled
 from cds_service.smart.questionnaire import questionnaire_url
 
 USAGE_REQUIREMENTS = (
@@ -49,7 +50,11 @@ class CdsService:
 def declare_services(knowledge: Knowledge, settings: Settings) -> tuple[CdsService, ...]:
     """The order-select and order-sign services, described against the guideline they implement."""
     guideline = knowledge.guideline
-    templates = prefetch_templates(questionnaire_url(settings))
+    # The clinician's answers in the EHR are asked for only when the SMART app writes them: other
+    # deployments keep their prefetch (and FHIR calls) as they were.
+    templates = (
+        prefetch_templates(questionnaire_url(settings)) if smart_enabled(settings) else PREFETCH_TEMPLATES
+    )
     source = f"Implements {guideline.label} ({guideline.version})."
     return (
         CdsService(
