@@ -41,7 +41,7 @@ def _response(
         form,
         answers,
         patient_id=patient,
-        authored=NOW - timedelta(minutes=minutes_ago),  # type: ignore[arg-type]
+        authored=datetime.now(UTC) - timedelta(minutes=minutes_ago),  # type: ignore[arg-type]
     )
     return made | changes
 

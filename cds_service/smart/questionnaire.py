@@ -122,9 +122,16 @@ def questionnaire_response(
             {
                 "linkId": flag.value,
                 "text": by_flag[flag.value]["text"],
-                "answer": [{"valueCoding": dict(YES_NO[answer])}],
+                "answer": [_answer_value(by_flag[flag.value], answer)],
             }
             for flag, answer in answers.items()
             if flag.value in by_flag
         ],
     }
+
+
+def _answer_value(item: Mapping[str, Any], answer: Answer) -> dict[str, Any]:
+    """The answer in the item's own type: a boolean item takes `valueBoolean`, a choice the Y/N Coding."""
+    if item.get("type") == "boolean":
+        return {"valueBoolean": answer == "yes"}
+    return {"valueCoding": dict(YES_NO[answer])}
