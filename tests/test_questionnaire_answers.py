@@ -233,3 +233,15 @@ def test_a_prefetched_response_about_another_patient_is_never_used(tmp_path: Pat
 def test_a_written_response_is_valid_fhir_r4(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     QuestionnaireResponse.model_validate(_response(settings, "pat-a", {SADDLE: "yes", BLADDER: "no"}))
+
+
+def test_a_boolean_questionnaire_item_is_answered_and_read_back_as_a_boolean(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    form = questionnaire(load_knowledge(), settings)
+    for item in form["item"]:
+        item["type"] = "boolean"  # an EHR's own rendering of the same questions
+        del item["answerOption"]
+    written = questionnaire_response(form, {SADDLE: "yes", BLADDER: "no"}, patient_id="pat-a", authored=NOW)
+    assert [i["answer"] for i in written["item"]] == [[{"valueBoolean": True}], [{"valueBoolean": False}]]
+    found = _answers(settings, written)
+    assert found is not None and found.answers == {SADDLE: "yes", BLADDER: "no"}
