@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     # Web pages (the red-flag check). One signing key for every node; unset: random per server,
     # with a loud warning, so links from one server do not work on another.
     secret_key: SecretStr | None = None
+    check_token_minutes: int = 30  # how long a card's red-flag check link works
     answers_valid_minutes: int = 120  # how long the clinician's answers count for that patient and order
+    check_requests_per_minute: int = 60  # per client address, across all nodes (shared database)
 
     # SMART on FHIR (docs/smart-on-fhir.md): the red-flag questions as a SMART app the EHR launches.
     smart_client_id: str | None = None  # unset: no SMART app, cards link to the /check/ page
