@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
     install_check(app)  # the red-flag check pages (/check/) and the answers' store
-    install_smart(app)  # GET /Questionnaire/spinal-red-flags and the SMART app (/smart/)
+    install_smart(app)  # the SMART app (/smart/): the red-flag questions launched from the EHR
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -12,6 +12,7 @@ import requests
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from cds_service import Settings
+from cds_service.check.questionnaire import build_questionnaire
 from cds_service.fhir.load import load_patient_record
 from cds_service.fhir.queries import QUESTIONNAIRE_RESPONSES_KEY
 from cds_service.fhir.questionnaire_answers import combined
@@ -21,7 +22,7 @@ from cds_service.knowledge import load_knowledge
 from cds_service.rules.answers import ClinicianAnswers
 from cds_service.rules.model import RedFlagId
 from cds_service.smart.hook_answers import ehr_answers, with_ehr_answers
-from cds_service.smart.questionnaire import questionnaire, questionnaire_response
+from cds_service.smart.questionnaire import questionnaire_response
 from tests.fixtures.fhir_server import FhirServer
 
 SADDLE = RedFlagId.SADDLE_ANAESTHESIA
@@ -36,7 +37,7 @@ def _settings(tmp_path: Path, **overrides: Any) -> Settings:
 def _response(
     settings: Settings, patient: str, answers: dict[RedFlagId, str], *, minutes_ago: float = 5, **changes: Any
 ) -> dict[str, Any]:
-    form = questionnaire(load_knowledge(), settings)
+    form = build_questionnaire(settings, load_knowledge())
     made = questionnaire_response(
         form,
         answers,
@@ -235,13 +236,11 @@ def test_a_written_response_is_valid_fhir_r4(tmp_path: Path) -> None:
     QuestionnaireResponse.model_validate(_response(settings, "pat-a", {SADDLE: "yes", BLADDER: "no"}))
 
 
-def test_a_boolean_questionnaire_item_is_answered_and_read_back_as_a_boolean(tmp_path: Path) -> None:
+def test_a_coded_yes_no_answer_from_an_ehr_form_is_read_too(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    form = questionnaire(load_knowledge(), settings)
-    for item in form["item"]:
-        item["type"] = "boolean"  # an EHR's own rendering of the same questions
-        del item["answerOption"]
-    written = questionnaire_response(form, {SADDLE: "yes", BLADDER: "no"}, patient_id="pat-a", authored=NOW)
-    assert [i["answer"] for i in written["item"]] == [[{"valueBoolean": True}], [{"valueBoolean": False}]]
-    found = _answers(settings, written)
+    response = _response(settings, "pat-a", {SADDLE: "yes", BLADDER: "no"})
+    yes_no = "http://terminology.hl7.org/CodeSystem/v2-0136"
+    response["item"][0]["answer"] = [{"valueCoding": {"system": yes_no, "code": "Y"}}]
+    response["item"][1]["answer"] = [{"valueCoding": {"system": yes_no, "code": "N"}}]
+    found = _answers(settings, response)
     assert found is not None and found.answers == {SADDLE: "yes", BLADDER: "no"}

@@ -66,8 +66,8 @@ def test_a_gp_answers_in_the_smart_app_and_the_answers_are_in_the_record(
 
     stored = _stored(fhir_server, "smart-browser-a")
     assert len(stored) == 1
-    answered = {i["linkId"]: i["answer"][0]["valueCoding"]["code"] for i in stored[0]["item"]}
-    assert answered == {"saddle-anaesthesia": "N", "bladder-or-bowel-dysfunction": "Y"}
+    answered = {i["linkId"]: i["answer"][0]["valueBoolean"] for i in stored[0]["item"]}
+    assert answered == {"saddle-anaesthesia": False, "bladder-or-bowel-dysfunction": True}
 
 
 def test_the_smart_app_works_without_javascript(

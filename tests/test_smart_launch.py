@@ -119,8 +119,11 @@ def test_clinician_answers_in_the_smart_app_are_saved_in_the_patients_record(
     response = stored[0]
     assert response["status"] == "completed"
     assert response["questionnaire"].startswith(questionnaire_url(smart_settings) + "|")
-    answers = {item["linkId"]: item["answer"][0]["valueCoding"]["code"] for item in response["item"]}
-    assert answers == {"saddle-anaesthesia": "Y", "bladder-or-bowel-dysfunction": "N"}
+    answers = {item["linkId"]: item["answer"] for item in response["item"]}
+    assert answers == {
+        "saddle-anaesthesia": [{"valueBoolean": True}],
+        "bladder-or-bowel-dysfunction": [{"valueBoolean": False}],
+    }
 
 
 def test_answers_are_saved_once_per_launch(

@@ -1,6 +1,7 @@
-"""SMART on FHIR: the red-flag questions as a Questionnaire and as a SMART app the EHR launches.
+"""SMART on FHIR: the red-flag questions as a SMART app the EHR launches.
 
-- `install_smart`: `GET /Questionnaire/spinal-red-flags` always; the launch pages (pages.py).
+- `install_smart`: the launch pages (pages.py); the Questionnaire they answer is the one
+  cds_service/check/questionnaire.py publishes at `GET /Questionnaire/spinal-red-flags`.
 - `card_link`: which link a card that asks carries, the SMART app's launch URL when
   SPINE_CDS_SMART_CLIENT_ID is set, else the red-flag check page's absolute link.
 - hook_answers.py: the answers the app wrote, read back through the `questionnaireResponses` prefetch.
@@ -40,7 +41,7 @@ def _secret(app: Flask, settings: Settings) -> str:
 
 
 def install_smart(app: Flask) -> None:
-    """The published Questionnaire and the SMART app's pages."""
+    """The SMART app's pages."""
     _install_pages(app, _secret(app, app.extensions["spine_cds.settings"]))
 
 

@@ -12,7 +12,7 @@ def _page(description: str) -> dict[str, Any]:
 
 
 def smart_paths() -> dict[str, Any]:
-    """The published Questionnaire and the SMART app's pages (docs/smart-on-fhir.md)."""
+    """The SMART app's pages (docs/smart-on-fhir.md)."""
     launch_parameters = [
         {"name": name, "in": "query", "required": True, "description": why, "schema": {"type": "string"}}
         for name, why in (
@@ -29,18 +29,6 @@ def smart_paths() -> dict[str, Any]:
         )
     ]
     return {
-        "/Questionnaire/spinal-red-flags": {
-            "get": {
-                "operationId": "redFlagQuestionnaire",
-                "summary": "The red-flag questions as a FHIR R4 Questionnaire (SDC), from the knowledge",
-                "responses": {
-                    "200": {
-                        "description": "Questionnaire",
-                        "content": {"application/fhir+json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
         "/smart/launch": {
             "get": {
                 "operationId": "smartLaunch",

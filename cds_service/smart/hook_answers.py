@@ -16,7 +16,7 @@ from cds_service.fhir.record import PatientRecord
 from cds_service.rules.answers import ClinicianAnswers
 from cds_service.rules.model import ImagingOrder
 from cds_service.settings import Settings
-from cds_service.smart.questionnaire import questionnaire_url, red_flag_questions
+from cds_service.smart.questionnaire import asked_flags, questionnaire_url
 
 # The answers for each order of a call, by order reference (as the pipeline's AnswerFinder).
 OrderAnswers = Callable[[Sequence[ImagingOrder]], Mapping[str, ClinicianAnswers]]
@@ -37,7 +37,7 @@ def ehr_answers(record: PatientRecord, *, patient_id: str, settings: Settings) -
         return ClinicianAnswers.could_not_be_read(datetime.now(UTC)) if smart_enabled(settings) else None
     rules = answer_rules(
         questionnaire_url=questionnaire_url(settings),
-        questions=(question.flag for question in red_flag_questions()),
+        questions=asked_flags(),
         patient_id=patient_id,
         valid_minutes=settings.answers_valid_minutes,
     )

@@ -1,6 +1,5 @@
-"""The SMART app's pages and the published Questionnaire.
+"""The SMART app's pages.
 
-- `GET /Questionnaire/spinal-red-flags`: the questions as a FHIR R4 Questionnaire.
 - `GET /smart/launch`, `GET /smart/callback`: the EHR launch (launch.py), then the questions as a
   plain form (no JavaScript needed; CSRF token from flask-wtf).
 - `POST /smart/answers`: the answers, written to the launching EHR's FHIR server as a
@@ -26,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from cds_service.cards.render import labels, templates_dir
+from cds_service.check.questionnaire import build_questionnaire
 from cds_service.errors import Forbidden
 from cds_service.fhir.client import allowed_server
 from cds_service.knowledge import Knowledge
@@ -41,7 +41,7 @@ from cds_service.smart.launch import (
     begin,
     finish,
 )
-from cds_service.smart.questionnaire import QUESTIONNAIRE_ID, questionnaire, questionnaire_response
+from cds_service.smart.questionnaire import questionnaire_response
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +116,7 @@ def _questions(form: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _form(knowledge: Knowledge) -> dict[str, Any]:
-    return questionnaire(knowledge, _settings())
-
-
-@smart_pages.get(f"/Questionnaire/{QUESTIONNAIRE_ID}")
-def published_questionnaire() -> Response:
-    """The red-flag questions as a FHIR R4 Questionnaire (public: no patient data)."""
-    body = current_app.json.dumps(_form(current_app.extensions["spine_cds.knowledge"]))
-    return current_app.response_class(body, mimetype="application/fhir+json")
+    return build_questionnaire(_settings(), knowledge)
 
 
 @smart_pages.get("/smart/smart.css")
@@ -253,6 +246,6 @@ def answers() -> Response:
 
 
 def install_smart(app: Flask, secret: str) -> None:
-    """The Questionnaire and the SMART app's pages; `secret` seals the launch cookie."""
+    """The SMART app's pages; `secret` seals the launch cookie."""
     app.extensions[SEALER_KEY] = Sealer(secret)
     app.register_blueprint(smart_pages)
