@@ -126,3 +126,25 @@ def test_an_order_whose_words_look_like_empty_values_comes_back_word_for_word(cl
     sent_back = action["resource"]
     sent_back.pop("extension")
     assert sent_back == order
+
+
+def test_the_decision_carries_what_is_suspected_and_the_flags_behind_it() -> None:
+    from tests.clinical.builders import condition, decision_for, record, years_ago
+
+    settings = Settings(auth="off")
+    rec = record(
+        condition("86406008", "Human immunodeficiency virus infection", onset=years_ago(4)),
+        condition("42984000", "Night sweats"),
+    )
+    d = decision_for(rec)
+    action = build_response([d], knowledge=KNOWLEDGE, settings=settings, hook="order-sign").to_json()[
+        "systemActions"
+    ][0]
+    read = read_decision(action["resource"], settings)
+    assert read is not None
+    assert read["pathway"] == "mri-with-infection-bloods"
+    assert read["suspicions"][0] == {"condition": "infection", "level": "high", "redFlags": ["hiv", "night-sweats"]}
+    assert {"condition": "malignancy", "level": "low", "redFlags": ["night-sweats"]} in read["suspicions"]
+    ours = next(e for e in action["resource"]["extension"] if e["url"].endswith("spinal-imaging-decision"))
+    coding = next(p for p in ours["extension"] if p["url"] == "suspicion")["extension"][0]["valueCoding"]
+    assert coding["system"] == f"{settings.canonical_base}/CodeSystem/suspected-condition"
