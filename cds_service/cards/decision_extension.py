@@ -84,7 +84,7 @@ def decision_action(decision: Decision, settings: Settings, draft: Resource) -> 
 
 
 def read_decision(resource: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
-    """The pathway, red flags, suspicions, rating and consult id carried by an order, or None (tests, demo)."""
+    """The pathway, red flags, suspicions, rating and consult id on an order, or None (tests, demo)."""
     for ext in resource.get("extension") or []:
         if isinstance(ext, dict) and ext.get("url") == decision_extension_url(settings):
             out: dict[str, Any] = {"redFlags": []}

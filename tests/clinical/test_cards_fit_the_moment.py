@@ -6,12 +6,23 @@ from cds_service.cards import build_card
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.model import Decision, Pathway
 from cds_service.settings import Settings
-from tests.clinical.builders import condition, decision_for, imaging_order, medication, observation, record, years_ago
+from tests.clinical.builders import (
+    condition,
+    decision_for,
+    imaging_order,
+    medication,
+    observation,
+    record,
+    years_ago,
+)
 
 
 def card_of(decision: Decision):
     card = build_card(
-        decision, knowledge=load_knowledge(), settings=Settings(auth="off", quiet_when_supported=False), hook="order-select"
+        decision,
+        knowledge=load_knowledge(),
+        settings=Settings(auth="off", quiet_when_supported=False),
+        hook="order-select",
     )
     assert card is not None
     return card
@@ -34,7 +45,7 @@ def test_a_routine_card_still_asks_the_red_flag_questions() -> None:
 
 
 def test_methotrexate_and_fever_is_labelled_fever_not_systemically_unwell() -> None:
-    """Sample 13's situation: a fever is a fever; 'systemically unwell' means an NG51 sign or the GP's word."""
+    """Sample 13: a fever is a fever; 'systemically unwell' is an NG51 sign or the GP's word."""
     rec = record(
         medication("105586", "Methotrexate 10 MG Oral Tablet", authored=years_ago(1)),
         observation("8310-5", 38.4, "Cel"),
@@ -53,7 +64,10 @@ def test_a_stated_systemically_unwell_patient_is_still_labelled_systemically_unw
 
 
 def test_the_card_lists_what_the_red_flags_point_at() -> None:
-    rec = record(condition("86406008", "Human immunodeficiency virus infection", onset=years_ago(4)), condition("42984000", "Night sweats"))
+    rec = record(
+        condition("86406008", "Human immunodeficiency virus infection", onset=years_ago(4)),
+        condition("42984000", "Night sweats"),
+    )
     card = card_of(decision_for(rec))
     assert "What the red flags point at" in card.detail
     assert "Suspected spinal infection: HIV, Night sweats" in card.detail

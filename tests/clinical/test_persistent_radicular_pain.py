@@ -6,7 +6,15 @@ from cds_service.cards import build_card
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.model import Pathway, RedFlagId
 from cds_service.settings import Settings
-from tests.clinical.builders import condition, days_ago, decision_for, imaging_order, procedure, record, years_ago
+from tests.clinical.builders import (
+    condition,
+    days_ago,
+    decision_for,
+    imaging_order,
+    procedure,
+    record,
+    years_ago,
+)
 
 SCIATICA = ("23056005", "Sciatica")
 
@@ -31,14 +39,18 @@ def test_sciatica_stated_as_lasting_eight_weeks_despite_physio_gets_the_speciali
 
 
 def test_new_leg_pain_after_spinal_surgery_gets_the_specialist_pathway() -> None:
-    rec = record(procedure("387731002", "Laminectomy", when=years_ago(3)), condition(*SCIATICA, onset=days_ago(14)))
+    rec = record(
+        procedure("387731002", "Laminectomy", when=years_ago(3)), condition(*SCIATICA, onset=days_ago(14))
+    )
     decision = decision_for(rec)
     assert RedFlagId.POST_SURGICAL_LEG_PAIN in decision.red_flag_ids
     assert decision.pathway == Pathway.SPECIALIST_PATHWAY
 
 
 def test_sciatica_that_began_before_the_operation_is_not_post_surgical() -> None:
-    rec = record(procedure("387731002", "Laminectomy", when=years_ago(3)), condition(*SCIATICA, onset=days_ago(20)))
+    rec = record(
+        procedure("387731002", "Laminectomy", when=years_ago(3)), condition(*SCIATICA, onset=days_ago(20))
+    )
     rec_before = record(
         procedure("387731002", "Laminectomy", when=days_ago(10)), condition(*SCIATICA, onset=days_ago(20))
     )
@@ -48,7 +60,9 @@ def test_sciatica_that_began_before_the_operation_is_not_post_surgical() -> None
 
 def test_persistent_radicular_pain_card_names_the_spinal_interface_service() -> None:
     decision = decision_for(record(condition(*SCIATICA, onset=days_ago(70))))
-    card = build_card(decision, knowledge=load_knowledge(), settings=Settings(auth="off"), hook="order-select")
+    card = build_card(
+        decision, knowledge=load_knowledge(), settings=Settings(auth="off"), hook="order-select"
+    )
     assert card is not None
     assert "spinal interface / MSK service" in card.summary
     assert "spinal interface / MSK service" in card.detail

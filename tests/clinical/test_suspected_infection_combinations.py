@@ -32,9 +32,7 @@ def test_current_injecting_drug_use_with_weight_loss_gets_mri_with_infection_blo
 
 
 def test_injecting_drug_use_that_ended_twenty_years_ago_is_not_a_red_flag() -> None:
-    past = condition(
-        "228388006", "Intravenous drug user", clinical="resolved", onset=years_ago(25)
-    )
+    past = condition("228388006", "Intravenous drug user", clinical="resolved", onset=years_ago(25))
     past["abatementDateTime"] = years_ago(20)
     decision = decision_for(record(past, condition("42984000", "Night sweats")))
     assert RedFlagId.IV_DRUG_USE not in decision.red_flag_ids
@@ -42,7 +40,9 @@ def test_injecting_drug_use_that_ended_twenty_years_ago_is_not_a_red_flag() -> N
 
 
 def test_previously_injecting_drug_user_recorded_long_ago_is_not_current_use() -> None:
-    decision = decision_for(record(condition("416479009", "Previously injecting drug user", onset=years_ago(15))))
+    decision = decision_for(
+        record(condition("416479009", "Previously injecting drug user", onset=years_ago(15)))
+    )
     assert RedFlagId.IV_DRUG_USE not in decision.red_flag_ids
 
 
@@ -67,7 +67,9 @@ def test_recent_urinary_tract_infection_with_weight_loss_gets_suspected_infectio
 
 
 def test_recent_spinal_surgery_with_night_sweats_gets_suspected_infection() -> None:
-    rec = record(procedure("387731002", "Laminectomy", when="2026-09-01"), condition("42984000", "Night sweats"))
+    rec = record(
+        procedure("387731002", "Laminectomy", when="2026-09-01"), condition("42984000", "Night sweats")
+    )
     decision = decision_for(rec)
     assert RedFlagId.RECENT_SPINAL_PROCEDURE in decision.red_flag_ids
     assert decision.pathway == Pathway.MRI_WITH_INFECTION_BLOODS
@@ -80,7 +82,10 @@ def test_diabetes_alone_is_context_not_a_red_flag() -> None:
 
 
 def test_diabetes_with_night_sweats_is_possible_infection_only() -> None:
-    rec = record(condition("44054006", "Type 2 diabetes mellitus", onset=years_ago(8)), condition("42984000", "Night sweats"))
+    rec = record(
+        condition("44054006", "Type 2 diabetes mellitus", onset=years_ago(8)),
+        condition("42984000", "Night sweats"),
+    )
     decision = decision_for(rec)
     infection = next(s for s in decision.suspicions if s.condition == SuspectedCondition.INFECTION)
     assert infection.level == SuspicionLevel.MODERATE

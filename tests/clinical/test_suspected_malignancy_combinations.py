@@ -12,7 +12,9 @@ def weight_loss() -> tuple[dict, dict]:
 
 
 def test_new_presentation_at_sixty_with_weight_loss_and_thoracic_pain_gets_urgent_mri() -> None:
-    rec = record(*weight_loss(), condition("3368006", "Dorsalgia", text="thoracic back pain"), who=patient(60))
+    rec = record(
+        *weight_loss(), condition("3368006", "Dorsalgia", text="thoracic back pain"), who=patient(60)
+    )
     decision = decision_for(rec)
     assert decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER
     first = decision.suspicions[0]

@@ -18,15 +18,28 @@ RISK_FACTORS = [
     RedFlagId.RECENT_SPINAL_PROCEDURE,
 ]
 CONSTITUTIONAL = [RedFlagId.WEIGHT_LOSS, RedFlagId.NIGHT_SWEATS, RedFlagId.SYSTEMICALLY_UNWELL]
-CANCER_POINTERS = [RedFlagId.THORACIC_PAIN, RedFlagId.NON_MECHANICAL_OR_NIGHT_PAIN, RedFlagId.FAILURE_TO_IMPROVE]
+CANCER_POINTERS = [
+    RedFlagId.THORACIC_PAIN,
+    RedFlagId.NON_MECHANICAL_OR_NIGHT_PAIN,
+    RedFlagId.FAILURE_TO_IMPROVE,
+]
 MORE_URGENT = {Pathway.EMERGENCY_DEPARTMENT, Pathway.URGENT_MRI_SUSPECTED_CANCER}
 
 others = st.sets(st.sampled_from(list(RedFlagId)))
-facts = st.sets(st.sampled_from(["older-age", "cervical-order", "neck-injury-age", "long-term-steroid", "sepsis-high-risk"]))
+facts = st.sets(
+    st.sampled_from(
+        ["older-age", "cervical-order", "neck-injury-age", "long-term-steroid", "sepsis-high-risk"]
+    )
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(risk=st.sampled_from(RISK_FACTORS), sign=st.sampled_from([*CONSTITUTIONAL, RedFlagId.FEVER]), rest=others, features=facts)
+@given(
+    risk=st.sampled_from(RISK_FACTORS),
+    sign=st.sampled_from([*CONSTITUTIONAL, RedFlagId.FEVER]),
+    rest=others,
+    features=facts,
+)
 def test_an_infection_risk_factor_with_a_constitutional_symptom_or_fever_is_never_imaging_not_indicated(
     risk, sign, rest, features
 ):
@@ -53,7 +66,13 @@ def test_a_cancer_pointing_combination_is_never_below_urgent_mri(constitutional,
 @settings(max_examples=200, deadline=None)
 @given(rest=others, features=facts)
 def test_a_cancer_pointing_combination_with_limb_weakness_goes_to_the_emergency_department(rest, features):
-    flags = {RedFlagId.WEIGHT_LOSS, RedFlagId.NEW_ONSET_OVER_55, RedFlagId.THORACIC_PAIN, RedFlagId.LIMB_WEAKNESS, *rest}
+    flags = {
+        RedFlagId.WEIGHT_LOSS,
+        RedFlagId.NEW_ONSET_OVER_55,
+        RedFlagId.THORACIC_PAIN,
+        RedFlagId.LIMB_WEAKNESS,
+        *rest,
+    }
     assert choose_pathway(flags, features).pathway == Pathway.EMERGENCY_DEPARTMENT
 
 
@@ -72,7 +91,9 @@ def test_constitutional_symptoms_always_raise_both_malignancy_and_infection(rest
     risk=st.sampled_from(["older-age", "osteoporosis", "corticosteroid-use"]),
     rest=others,
 )
-def test_an_injury_in_the_old_osteoporotic_or_steroid_treated_is_never_imaging_not_indicated(injury, risk, rest):
+def test_an_injury_in_the_old_osteoporotic_or_steroid_treated_is_never_imaging_not_indicated(
+    injury, risk, rest
+):
     flags = {injury, *rest} | ({risk} if risk != "older-age" else set())
     features = {"older-age"} if risk == "older-age" else set()
     rule, assessment = assess_and_choose(flags, features)
@@ -95,7 +116,11 @@ def test_a_neck_injury_with_a_canadian_c_spine_or_nexus_high_risk_factor_goes_to
 
 
 @settings(max_examples=200, deadline=None)
-@given(radicular=st.sampled_from([RedFlagId.PERSISTENT_RADICULAR_PAIN, RedFlagId.POST_SURGICAL_LEG_PAIN]), rest=others, features=facts)
+@given(
+    radicular=st.sampled_from([RedFlagId.PERSISTENT_RADICULAR_PAIN, RedFlagId.POST_SURGICAL_LEG_PAIN]),
+    rest=others,
+    features=facts,
+)
 def test_persistent_or_post_surgical_radicular_pain_is_never_imaging_not_indicated(radicular, rest, features):
     assert choose_pathway({radicular, *rest}, features).pathway != Pathway.IMAGING_NOT_INDICATED
 

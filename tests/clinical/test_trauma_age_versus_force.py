@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from cds_service.rules.model import Modality, Pathway, RedFlagId, Region, SuspectedCondition
-from tests.clinical.builders import condition, decision_for, imaging_order, medication, patient, record, years_ago
+from tests.clinical.builders import (
+    condition,
+    decision_for,
+    imaging_order,
+    medication,
+    patient,
+    record,
+    years_ago,
+)
 
 SAME_LEVEL_FALL = ("33036003", "Fall on same level")
 
@@ -22,13 +30,19 @@ def test_tripped_written_on_the_order_in_a_young_patient_is_not_trauma() -> None
 
 
 def test_low_energy_fall_at_eighty_gets_xray_for_suspected_osteoporotic_fracture() -> None:
-    decision = decision_for(record(condition(*SAME_LEVEL_FALL), who=patient(80)), imaging_order(Modality.XRAY))
+    decision = decision_for(
+        record(condition(*SAME_LEVEL_FALL), who=patient(80)), imaging_order(Modality.XRAY)
+    )
     assert decision.pathway == Pathway.XRAY_SUSPECTED_FRACTURE
     assert decision.suspicions[0].condition == SuspectedCondition.OSTEOPOROTIC_FRACTURE
 
 
 def test_low_energy_fall_with_osteoporosis_gets_xray() -> None:
-    rec = record(condition(*SAME_LEVEL_FALL), condition("64859006", "Osteoporosis", onset=years_ago(3)), who=patient(50))
+    rec = record(
+        condition(*SAME_LEVEL_FALL),
+        condition("64859006", "Osteoporosis", onset=years_ago(3)),
+        who=patient(50),
+    )
     assert decision_for(rec).pathway == Pathway.XRAY_SUSPECTED_FRACTURE
 
 

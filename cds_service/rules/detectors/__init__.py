@@ -6,10 +6,10 @@ others run after them (the ESR limit needs the age; sciatica needs limb weakness
 
 from __future__ import annotations
 
-from cds_service.fhir.record import PatientRecord
-from cds_service.knowledge import Knowledge
 from datetime import date, timedelta
 
+from cds_service.fhir.record import PatientRecord
+from cds_service.knowledge import Knowledge
 from cds_service.rules.detectors.conditions import CURRENT, counts, detect_conditions, onset_date
 from cds_service.rules.detectors.findings import Findings, Reading, evidence_for, parse_date
 from cds_service.rules.detectors.medications import detect_medications

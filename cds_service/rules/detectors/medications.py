@@ -124,16 +124,25 @@ class MedicineMatcher:
         self.index = WordIndex(self.patterns)
 
     def match(
-        self, codes: tuple[tuple[str | None, str | None, str | None], ...], text: str
+        self,
+        codes: tuple[tuple[str | None, str | None, str | None], ...],
+        text: str,
+        candidates: set[int] | None = None,
     ) -> CodeRef | None:
-        """What in the medicine belongs to the set: a coding, else the words that matched."""
+        """What in the medicine belongs to the set: a coding, else the words that matched.
+
+        `candidates`, when given, are the set's patterns the text's words could start (worked out
+        once for several sets by the caller); otherwise this set's own index finds them.
+        """
         for system, code, display in codes:
             if self.value_set.contains(system, code):
                 return CodeRef(system, code, display)
         if not self.patterns or not text:
             return None
+        if candidates is None:
+            candidates = self.index.candidates(text)
         leftmost: re.Match[str] | None = None
-        for number in sorted(self.index.candidates(text)):
+        for number in sorted(candidates):
             found = self.patterns[number].search(text)
             if found and (leftmost is None or found.start() < leftmost.start()):
                 leftmost = found
@@ -146,6 +155,7 @@ class MedicineClass:
 
     steroid: CodeRef | None
     immunosuppressant: CodeRef | None
+    text: str = ""  # the medicine's text, as read for the match (for the evidence)
 
 
 class MedicineClassifier:
@@ -162,6 +172,20 @@ class MedicineClassifier:
             MedicineMatcher(steroid),
             MedicineMatcher(immuno),
         )
+        # One index over the three sets' patterns: a medicine's words are looked up once, not three
+        # times (most medicines on a record are none of these). Pattern number -> (set, own number).
+        matchers = (self.local, self.steroid, self.immuno)
+        self.owner = [(which, own) for which, m in enumerate(matchers) for own in range(len(m.patterns))]
+        self.index = WordIndex([p for m in matchers for p in m.patterns])
+
+    def _candidates(self, text: str) -> tuple[set[int], set[int], set[int]]:
+        """Each set's patterns (by its own numbers) that the text's words could start."""
+        split: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+        if text:
+            for number in self.index.candidates(text):
+                which, own = self.owner[number]
+                split[which].add(own)
+        return split
 
     @classmethod
     def for_reading(cls, reading: Reading) -> MedicineClassifier:
@@ -188,8 +212,14 @@ class MedicineClassifier:
         text = concept_text(concept)
         found = seen.get((codes, text))
         if found is None:
-            steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
-            found = seen[(codes, text)] = MedicineClass(steroid, self.immuno.match(codes, text))
+            local, steroid_words, immuno_words = self._candidates(text)
+            steroid = (
+                None
+                if self.local.match(codes, text, local)
+                else self.steroid.match(codes, text, steroid_words)
+            )
+            immuno = self.immuno.match(codes, text, immuno_words)
+            found = seen[(codes, text)] = MedicineClass(steroid, immuno, text)
         return found
 
 
@@ -236,7 +266,7 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
         course = course_of(res, reading)
         if course is None:
             continue
-        text = concept_text(concept)
+        text = kind.text
         steroid_hit, immuno_hit = kind.steroid, kind.immunosuppressant
         if steroid_hit is not None:
             days = days_within(course, lookback, reading.on)
