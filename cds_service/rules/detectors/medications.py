@@ -83,8 +83,12 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     return None
 
 
-def course_of(res: Resource, reading: Reading) -> Course | None:
-    """When this MedicationRequest/Statement was taken, or None when it never counts."""
+def course_of(res: Resource, reading: Reading, default_days: int) -> Course | None:
+    """When this MedicationRequest/Statement was taken, or None when it never counts.
+
+    `default_days` is the assumed supply of a stopped prescription that states no end (the
+    threshold medication_default_course_days, read once for all the record's medicines).
+    """
     status = status_of(res)
     if status in VOID:
         return None
@@ -98,8 +102,7 @@ def course_of(res: Resource, reading: Reading) -> Course | None:
     ongoing = status in ONGOING and (end is None or end >= reading.on)
     if end is None and not ongoing:
         # Stopped or completed with no stated end: assume one ordinary supply from the start.
-        default = int(reading.threshold("medication_default_course_days"))
-        end = start + timedelta(days=default) if start is not None else None
+        end = start + timedelta(days=default_days) if start is not None else None
     return Course(start, end, ongoing)
 
 
@@ -208,7 +211,7 @@ class MedicineClassifier:
         `seen` holds this record's medicines classified so far (records repeat the same products);
         it must not outlive the call.
         """
-        codes = tuple(codings(concept))
+        codes = coding_tuples(concept)
         text = concept_text(concept)
         found = seen.get((codes, text))
         if found is None:
@@ -221,6 +224,26 @@ class MedicineClassifier:
             immuno = self.immuno.match(codes, text, immuno_words)
             found = seen[(codes, text)] = MedicineClass(steroid, immuno, text)
         return found
+
+
+def coding_tuples(concept: Any) -> tuple[tuple[str | None, str | None, str | None], ...]:
+    """`tuple(codings(concept))`, without a generator for the usual shape (a medicine list repeats it)."""
+    raw = concept.get("coding") if isinstance(concept, dict) else None
+    if isinstance(raw, list):
+        out = []
+        for coding in raw:
+            if not isinstance(coding, dict):
+                return tuple(codings(concept))
+            system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+            out.append(
+                (
+                    system if isinstance(system, str) else None,
+                    code if isinstance(code, str) else None,
+                    display if isinstance(display, str) else None,
+                )
+            )
+        return tuple(out)
+    return tuple(codings(concept))
 
 
 def medicine_concept(res: Resource) -> Any:
@@ -255,6 +278,7 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     lookback = months_before(reading.on, int(reading.threshold("steroid_lookback_months")))
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
+    default_days = int(reading.threshold("medication_default_course_days"))
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
     seen: dict[tuple[object, ...], MedicineClass] = {}
@@ -263,7 +287,7 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
         kind = classifier.classify(concept, seen)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
-        course = course_of(res, reading)
+        course = course_of(res, reading, default_days)
         if course is None:
             continue
         text = kind.text
