@@ -104,6 +104,8 @@ def names_in(when: Mapping[str, Any], named: Mapping[str, Mapping[str, Any]]) ->
     def walk(node: Any) -> None:
         if isinstance(node, Mapping):
             for key, value in node.items():
+                if key == "flags_none":
+                    continue  # a flag that must be absent is never behind a suspicion
                 if key.startswith("flags_"):
                     flags.update(value)
                 elif key.startswith("features_"):

@@ -135,3 +135,10 @@ def test_every_suspicion_names_only_flags_that_were_found():
     for suspicion in assessment.suspicions:
         assert set(suspicion.flags) <= flags
         assert suspicion.flags
+
+
+def test_a_flag_that_must_be_absent_is_never_named_behind_a_suspicion():
+    flags = {RedFlagId.RAISED_INFLAMMATORY_MARKERS, RedFlagId.INFLAMMATORY_BACK_PAIN, RedFlagId.HIV}
+    _, assessment = assess_and_choose(flags)
+    infection = next(s for s in assessment.suspicions if s.condition == SuspectedCondition.INFECTION)
+    assert RedFlagId.INFLAMMATORY_BACK_PAIN not in infection.flags
