@@ -196,6 +196,10 @@ class Decision:
     # The suspected conditions, the one the pathway follows first, then by level.
     suspicions: tuple[Suspicion, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+    # The red-flag check (issue 10): the answers applied ({red flag id: 'yes' | 'no'}) and the pathway
+    # the record alone gave; both None when no answers applied.
+    answers_used: dict[str, str] | None = None
+    pathway_without_answers: Pathway | None = None
 
     @property
     def red_flag_ids(self) -> tuple[RedFlagId, ...]:
