@@ -17,6 +17,7 @@ from cds_service.cards.decision_extension import (
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.model import Modality, Pathway
 from tests.card_decisions import CONSULT_ID, decision
+from tests.clinical.builders import condition, decision_for, record, years_ago
 from tests.hook_requests import MRI_LUMBAR, SIGN_URL, hook_call, service_request
 
 KNOWLEDGE = load_knowledge()
@@ -126,3 +127,27 @@ def test_an_order_whose_words_look_like_empty_values_comes_back_word_for_word(cl
     sent_back = action["resource"]
     sent_back.pop("extension")
     assert sent_back == order
+
+
+def test_the_decision_carries_what_is_suspected_and_the_flags_behind_it() -> None:
+    settings = Settings(auth="off")
+    rec = record(
+        condition("86406008", "Human immunodeficiency virus infection", onset=years_ago(4)),
+        condition("42984000", "Night sweats"),
+    )
+    d = decision_for(rec)
+    action = build_response([d], knowledge=KNOWLEDGE, settings=settings, hook="order-sign").to_json()[
+        "systemActions"
+    ][0]
+    read = read_decision(action["resource"], settings)
+    assert read is not None
+    assert read["pathway"] == "mri-with-infection-bloods"
+    assert read["suspicions"][0] == {
+        "condition": "infection",
+        "level": "high",
+        "redFlags": ["hiv", "night-sweats"],
+    }
+    assert {"condition": "malignancy", "level": "low", "redFlags": ["night-sweats"]} in read["suspicions"]
+    ours = next(e for e in action["resource"]["extension"] if e["url"].endswith("spinal-imaging-decision"))
+    coding = next(p for p in ours["extension"] if p["url"] == "suspicion")["extension"][0]["valueCoding"]
+    assert coding["system"] == f"{settings.canonical_base}/CodeSystem/suspected-condition"

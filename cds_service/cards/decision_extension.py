@@ -11,7 +11,7 @@ from typing import Any
 
 from cds_service.fhir.record import Resource
 from cds_service.hooks.response import Action
-from cds_service.rules.model import Decision
+from cds_service.rules.model import Decision, Suspicion
 from cds_service.settings import Settings
 
 PAMA_RATING_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
@@ -24,11 +24,29 @@ def decision_extension_url(settings: Settings) -> str:
     return f"{settings.canonical_base}/StructureDefinition/spinal-imaging-decision"
 
 
+def suspected_condition_system(settings: Settings) -> str:
+    """The project CodeSystem of suspected conditions (knowledge/codesystems/suspected-condition.json)."""
+    return f"{settings.canonical_base}/CodeSystem/suspected-condition"
+
+
+def suspicion_extension(suspicion: Suspicion, settings: Settings) -> dict[str, Any]:
+    """One `suspicion` sub-extension: the condition, its level and the red flags behind it."""
+    coding = {"system": suspected_condition_system(settings), "code": suspicion.condition.value}
+    parts: list[dict[str, Any]] = [
+        {"url": "condition", "valueCoding": coding},
+        {"url": "level", "valueCode": suspicion.level.value},
+    ]
+    parts += [{"url": "redFlag", "valueCode": flag.value} for flag in suspicion.flags]
+    return {"url": "suspicion", "extension": parts}
+
+
 def decision_extensions(decision: Decision, settings: Settings) -> list[dict[str, Any]]:
     """Our complex extension plus the Argonaut PAMA rating and consult-id extensions."""
     rating = {"system": PAMA_RATING_SYSTEM, "code": decision.rating.value}
     parts: list[dict[str, Any]] = [{"url": "pathway", "valueCode": decision.pathway.value}]
     parts += [{"url": "redFlag", "valueCode": flag.value} for flag in decision.red_flag_ids]
+    # Issue 9: what is suspected, the condition the pathway follows first (extends, renames nothing).
+    parts += [suspicion_extension(s, settings) for s in decision.suspicions]
     parts += [
         {"url": "rating", "valueCoding": dict(rating)},
         {"url": "consultId", "valueUri": decision.consult_id},
@@ -66,12 +84,14 @@ def decision_action(decision: Decision, settings: Settings, draft: Resource) -> 
 
 
 def read_decision(resource: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
-    """The pathway, red flags, rating and consult id carried by an order, or None (tests, demo)."""
+    """The pathway, red flags, suspicions, rating and consult id on an order, or None (tests, demo)."""
     for ext in resource.get("extension") or []:
         if isinstance(ext, dict) and ext.get("url") == decision_extension_url(settings):
             out: dict[str, Any] = {"redFlags": []}
             for part in ext.get("extension", []):
-                if part["url"] == "redFlag":
+                if part["url"] == "suspicion":
+                    out.setdefault("suspicions", []).append(read_suspicion(part))
+                elif part["url"] == "redFlag":
                     out["redFlags"].append(part["valueCode"])
                 elif part["url"] == "rating":
                     out["rating"] = part["valueCoding"]["code"]
@@ -79,3 +99,16 @@ def read_decision(resource: dict[str, Any], settings: Settings) -> dict[str, Any
                     out[part["url"]] = part.get("valueCode") or part.get("valueUri")
             return out
     return None
+
+
+def read_suspicion(part: dict[str, Any]) -> dict[str, Any]:
+    """A `suspicion` sub-extension as {condition, level, redFlags}."""
+    out: dict[str, Any] = {"redFlags": []}
+    for item in part.get("extension", []):
+        if item["url"] == "condition":
+            out["condition"] = item["valueCoding"]["code"]
+        elif item["url"] == "level":
+            out["level"] = item["valueCode"]
+        elif item["url"] == "redFlag":
+            out["redFlags"].append(item["valueCode"])
+    return out

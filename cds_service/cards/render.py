@@ -25,7 +25,7 @@ from cds_service.cards.filling import MarkedText, RecordTexts
 from cds_service.fhir.record import concept_text
 from cds_service.knowledge import Knowledge
 from cds_service.knowledge.guideline import Guideline
-from cds_service.rules.model import Decision, Evidence, Modality, Region
+from cds_service.rules.model import Decision, Evidence, Modality, Region, Suspicion
 from cds_service.rules.pathway_rules import load_pathway_rules
 
 SUMMARY_LIMIT = 139  # the spec says "<140 characters"
@@ -125,6 +125,31 @@ class FlagWords:
     id: str
     label: str
     evidence: tuple[EvidenceLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SuspicionWords:
+    """One suspected condition in the GP's words: 'Suspected spinal malignancy', and the flags behind it."""
+
+    condition: str  # the code (suspected-condition CodeSystem)
+    level: str  # low / moderate / high
+    name: str  # "spinal malignancy"
+    headline: str  # "Suspected spinal malignancy" (level word + name)
+    flags: tuple[str, ...]  # the labels of the red flags behind it
+
+
+@lru_cache(maxsize=256)
+def suspicion_words(suspicion: Suspicion) -> SuspicionWords:
+    """A suspicion as the card names it (knowledge only: made once per kind of suspicion)."""
+    names = labels()
+    name = names["suspected_conditions"][suspicion.condition.value]
+    return SuspicionWords(
+        condition=suspicion.condition.value,
+        level=suspicion.level.value,
+        name=name,
+        headline=f"{names['suspicion_levels'][suspicion.level.value]} {name}",
+        flags=tuple(names["red_flags"].get(f.value, f.value) for f in suspicion.flags),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +288,10 @@ class CardFacts:
     suggested: SuggestedWords
     deceased: DatedWords | None
     guideline: GuidelineWords
+    # What is suspected, the one the pathway follows first; `suspicion` is that first one when it is
+    # moderate or high (the card's first line names it), else None.
+    suspicions: tuple[SuspicionWords, ...] = ()
+    suspicion: SuspicionWords | None = None
 
 
 def card_facts(
@@ -272,6 +301,7 @@ def card_facts(
     names = labels()
     order = decision.order
     marker = texts.marker
+    suspicions = tuple(suspicion_words(s) for s in decision.suspicions)
     return CardFacts(
         pathway=decision.pathway.value,
         rating=decision.rating.value,
@@ -310,6 +340,8 @@ def card_facts(
             else None
         ),
         guideline=guideline_words(knowledge.guideline),
+        suspicions=suspicions,
+        suspicion=suspicions[0] if suspicions and suspicions[0].level != "low" else None,
     )
 
 

@@ -69,6 +69,11 @@ def _order_lines(order: dict[str, Any], decision: dict[str, Any] | None) -> list
     lines.append(
         "Red flags " + (", ".join(flag_names.get(f, f) for f in flags) if flags else "none in the record")
     )
+    names = labels()
+    for suspicion in decision.get("suspicions") or []:
+        behind = ", ".join(flag_names.get(f, f) for f in suspicion["redFlags"])
+        condition = names["suspected_conditions"].get(suspicion["condition"], suspicion["condition"])
+        lines.append(f"Suspected {condition} ({suspicion['level']}): {behind}")
     return lines
 
 

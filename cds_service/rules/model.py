@@ -49,6 +49,56 @@ class RedFlagId(StrEnum):
     RAISED_INFLAMMATORY_MARKERS = "raised-inflammatory-markers"
     # Extension (issue 3): a coded or stated spinal infection (discitis, vertebral osteomyelitis, abscess).
     SPINAL_INFECTION = "spinal-infection"
+    # Extension (issue 9): findings that point at a suspected condition, each weighed in
+    # knowledge/suspicion-rules.json. Fever is its own finding, not "systemically unwell".
+    FEVER = "fever"
+    NIGHT_SWEATS = "night-sweats"
+    RECENT_INFECTION = "recent-infection"
+    RECENT_SPINAL_PROCEDURE = "recent-spinal-procedure"
+    DIABETES = "diabetes"
+    FAILURE_TO_IMPROVE = "failure-to-improve"
+    PERSISTENT_RADICULAR_PAIN = "persistent-radicular-pain"
+    POST_SURGICAL_LEG_PAIN = "post-surgical-leg-pain"
+    LOW_ENERGY_TRAUMA = "low-energy-trauma"
+    LIMB_PARAESTHESIA = "limb-paraesthesia"
+
+
+class SuspectedCondition(StrEnum):
+    """What the red flags together point at (knowledge/codesystems/suspected-condition.json)."""
+
+    CAUDA_EQUINA = "cauda-equina-or-cord-compression"
+    UNSTABLE_FRACTURE = "unstable-fracture"
+    MALIGNANCY = "malignancy"
+    INFECTION = "infection"
+    OSTEOPOROTIC_FRACTURE = "osteoporotic-fracture"
+    RADICULAR_PAIN = "radicular-pain"
+    INFLAMMATORY_BACK_PAIN = "inflammatory-back-pain"
+
+
+class SuspicionLevel(StrEnum):
+    """How strongly a condition is suspected."""
+
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """0 for low, 2 for high: levels compare by rank."""
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK = {SuspicionLevel.LOW: 0, SuspicionLevel.MODERATE: 1, SuspicionLevel.HIGH: 2}
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    """One suspected condition, how strongly, the red flags behind it and the rule that set the level."""
+
+    condition: SuspectedCondition
+    level: SuspicionLevel
+    flags: tuple[RedFlagId, ...]
+    rule: str
 
 
 class Rating(StrEnum):
@@ -143,6 +193,8 @@ class Decision:
     recent_infection_bloods: tuple[Evidence, ...] = ()
     # The record says the patient has died: the card asks the GP to check the patient and the record.
     deceased: Evidence | None = None
+    # The suspected conditions, the one the pathway follows first, then by level.
+    suspicions: tuple[Suspicion, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
     # The red-flag check (issue 10): the answers applied ({red flag id: 'yes' | 'no'}) and the pathway
     # the record alone gave; both None when no answers applied.

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId
+from cds_service.rules.model import Modality, Pathway, Rating, RedFlagId, SuspectedCondition
 
 RULES_FILE = "pathway-rules.json"
 
@@ -70,8 +70,10 @@ def _set_test(side: int, relation: Relation, wanted: frozenset[str]) -> Test:
     return lambda _, features: relation(wanted, features)
 
 
-def parse_condition(when: Mapping[str, Any], named: Mapping[str, Mapping[str, Any]]) -> Condition:
-    """A condition from its JSON; "ref" names one of the file's `conditions`."""
+def parse_condition(
+    when: Mapping[str, Any], named: Mapping[str, Mapping[str, Any]], uncounted: frozenset[str] = frozenset()
+) -> Condition:
+    """A condition from its JSON; "ref" names one of `named`; 'flag:*' counts flags not `uncounted`."""
     tests: list[Test] = [
         _set_test(side, relation, frozenset(when[key]))
         for key, (side, relation) in _SET_TESTS.items()
@@ -79,13 +81,13 @@ def parse_condition(when: Mapping[str, Any], named: Mapping[str, Mapping[str, An
     ]
     if "min_count" in when:
         count, terms = int(when["min_count"]["count"]), tuple(when["min_count"]["of"])
-        tests.append(lambda flags, features: count_of(terms, flags, features) >= count)
+        tests.append(lambda flags, features: count_of(terms, flags, features, uncounted) >= count)
     if "any" in when:
-        options = tuple(parse_condition(c, named) for c in when["any"])
+        options = tuple(parse_condition(c, named, uncounted) for c in when["any"])
         tests.append(lambda flags, features: any_holds(options, flags, features))
-    tests += [parse_condition(c, named).holds for c in when.get("all", ())]
+    tests += [parse_condition(c, named, uncounted).holds for c in when.get("all", ())]
     if "ref" in when:
-        tests.append(parse_condition(named[when["ref"]], named).holds)
+        tests.append(parse_condition(named[when["ref"]], named, uncounted).holds)
     return Condition(tuple(tests))
 
 
@@ -98,6 +100,7 @@ class PathwayRule:
     when: Mapping[str, Any]  # the condition as the file states it
     rationale: str
     condition: Condition  # the same, made sets once at load: rules are tried on every decision
+    follows: SuspectedCondition | None = None  # the suspected condition whose pathway this is
 
 
 @dataclass(frozen=True)
@@ -113,12 +116,12 @@ class PathwayRules:
     """The loaded rules file."""
 
     rules: tuple[PathwayRule, ...]
-    conditions: Mapping[str, Mapping[str, Any]]
     ratings: Mapping[Pathway, Mapping[Modality, Rating]]
     wrong_test: Mapping[Pathway, Mapping[str, str]]  # why the ordered modality is the wrong test
     emergency: frozenset[RedFlagId]
     serious: frozenset[RedFlagId]
     weak: frozenset[RedFlagId]
+    context: frozenset[RedFlagId]  # weigh only inside combinations; not counted as 'several flags'
     ask_about: tuple[Question, ...]
     ask_when_unmeasured: tuple[Question, ...]
 
@@ -134,13 +137,24 @@ class PathwayRules:
         return self.ratings[pathway][modality]
 
 
-def count_of(terms: Sequence[str], flags: Set[str], features: Set[str]) -> int:
-    """How many of 'flag:<id>' / 'feature:<name>' terms are present ('flag:*' counts every flag)."""
+def count_of(
+    terms: Sequence[str], flags: Set[str], features: Set[str], uncounted: frozenset[str] = frozenset()
+) -> int:
+    """How many of 'flag:<id>' / 'feature:<name>' terms are present ('flag:*': every flag not uncounted).
+
+    A term may name alternatives, 'flag:a|feature:b', which count once when any is present.
+    """
     total = 0
     for term in terms:
+        if "|" in term:
+            total += int(any(count_of((part,), flags, features) for part in term.split("|")))
+            continue
         kind, _, name = term.partition(":")
         if kind == "flag":
-            total += len(flags) if name == "*" else int(name in flags)
+            if name == "*":
+                total += len(flags) - len(uncounted.intersection(flags)) if uncounted else len(flags)
+            else:
+                total += int(name in flags)
         elif kind == "feature":
             total += int(name in features)
     return total
@@ -149,7 +163,7 @@ def count_of(terms: Sequence[str], flags: Set[str], features: Set[str]) -> int:
 def parse_rules(raw: Mapping[str, Any]) -> PathwayRules:
     """Build PathwayRules from the file's JSON."""
     weights = raw["flag_weights"]
-    named = raw.get("conditions", {})
+    context = frozenset(weights.get("context", {}).get("value", ()))
     return PathwayRules(
         rules=tuple(
             PathwayRule(
@@ -157,11 +171,11 @@ def parse_rules(raw: Mapping[str, Any]) -> PathwayRules:
                 Pathway(r["pathway"]),
                 r.get("when") or {},
                 r["rationale"],
-                parse_condition(r.get("when") or {}, named),
+                parse_condition(r.get("when") or {}, {}, context),
+                SuspectedCondition(r["follows"]) if r.get("follows") else None,
             )
             for r in raw["rules"]
         ),
-        conditions=named,
         ratings={
             Pathway(pathway): {m: Rating(entry[m.value]) for m in Modality}
             for pathway, entry in raw["ratings"].items()
@@ -170,6 +184,7 @@ def parse_rules(raw: Mapping[str, Any]) -> PathwayRules:
         emergency=frozenset(RedFlagId(f) for f in weights["emergency"]["value"]),
         serious=frozenset(RedFlagId(f) for f in weights["serious"]["value"]),
         weak=frozenset(RedFlagId(f) for f in weights["weak"]["value"]),
+        context=frozenset(RedFlagId(f) for f in context),
         ask_about=tuple(Question(RedFlagId(q["flag"]), q["question"]) for q in raw.get("ask_about", ())),
         ask_when_unmeasured=tuple(
             Question(RedFlagId(q["flag"]), q["question"]) for q in raw.get("ask_when_unmeasured", ())

@@ -185,4 +185,9 @@ def record(
 
 def decision_for(rec: PatientRecord, order: ImagingOrder | None = None) -> Decision:
     """Run the engine on one order for this record."""
-    return decide(order or imaging_order(), rec, load_knowledge(), consult_id="urn:uuid:test")
+    return decide(
+        order or imaging_order(),
+        rec,
+        load_knowledge(),
+        consult_id="urn:uuid:0b7a6f7e-1c4a-4d55-9f0e-3d2b1a0c9e88",
+    )

@@ -67,7 +67,7 @@ def test_metastatic_prostate_cancer_gets_urgent_mri():
     )
     decision = decision_for(rec)
     assert decision.pathway == Pathway.URGENT_MRI_SUSPECTED_CANCER
-    assert decision.extras["rule"] == "metastatic-disease"
+    assert decision.suspicions[0].rule == "metastatic-disease"
 
 
 def test_secondary_bone_deposits_coded_in_icd10_subcode_gets_urgent_mri():

@@ -285,7 +285,8 @@ def test_when_shown_the_supported_card_lists_the_flags_with_dates(tmp_path: Path
     answer = ask(client, settings, ehr_call(gp_patient(60, "male"), record, [imaging_order(*MRI_LUMBAR)]))
     card = answer.only_card()
     assert card["indicator"] == "info"
-    assert "Several red flags" in card["summary"]
+    # Issue 9 item 2: the first line names what the flags point at.
+    assert card["summary"].startswith("Possible spinal malignancy:")
     assert "75.5 kg" in card["detail"] and day(3) in card["detail"]
 
 

@@ -178,8 +178,8 @@ def test_fever_reads_the_same_as_a_condition_or_an_observation() -> None:
     coded = decision_for(record(condition("386661006", "Fever")))
     measured = decision_for(record(observation("8310-5", 101.3, "[degF]")))
     assert coded.pathway == measured.pathway == Pathway.MRI_WITH_INFECTION_BLOODS
-    assert RedFlagId.SYSTEMICALLY_UNWELL in coded.red_flag_ids
-    assert RedFlagId.SYSTEMICALLY_UNWELL in measured.red_flag_ids
+    # Issue 9 item 7: fever is its own finding, never 'systemically unwell'.
+    assert coded.red_flag_ids == measured.red_flag_ids == (RedFlagId.FEVER,)
 
 
 def test_crp_in_mg_per_dl_is_converted_before_it_is_judged() -> None:

@@ -23,7 +23,9 @@ def test_methotrexate_plus_fever_gets_mri_with_infection_bloods():
     )
     decision = decision_for(rec)
     assert decision.pathway == Pathway.MRI_WITH_INFECTION_BLOODS
-    assert {RedFlagId.IMMUNOSUPPRESSION, RedFlagId.SYSTEMICALLY_UNWELL} <= set(decision.red_flag_ids)
+    # Issue 9 item 7: the fever is a fever, not 'systemically unwell'.
+    assert {RedFlagId.IMMUNOSUPPRESSION, RedFlagId.FEVER} <= set(decision.red_flag_ids)
+    assert RedFlagId.SYSTEMICALLY_UNWELL not in decision.red_flag_ids
     assert decision.rating == Rating.APPROPRIATE
 
 

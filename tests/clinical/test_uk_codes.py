@@ -158,7 +158,8 @@ def test_pyrexia_coded_the_uk_way_counts_as_fever():
     rec = record(condition("248425001", "Pyrexia", onset=years_ago(0.01)))
     decision = decision_for(rec)
     assert any(
-        flag.id == RedFlagId.SYSTEMICALLY_UNWELL and "248425001" in flag.evidence[0].what
+        # Issue 9 item 7: fever is its own red flag, not 'systemically unwell'.
+        flag.id == RedFlagId.FEVER and "248425001" in flag.evidence[0].what
         for flag in decision.red_flags
     )
 

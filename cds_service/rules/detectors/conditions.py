@@ -20,8 +20,12 @@ SOURCE = "problem list"
 
 # How each kind of finding is read: "history" (any clinical status), "chronic" (still active,
 # any date), "current" (active and recent), "trauma" (recent, whatever the status: injuries are
-# often marked resolved within days).
+# often marked resolved within days), "recent-infection" (the same, in its own window), "recent-use"
+# (active, or ended within a window: injecting drug use that stopped years ago does not count).
 HISTORY, CHRONIC, CURRENT, TRAUMA = "history", "chronic", "current", "trauma"
+RECENT_INFECTION, RECENT_USE = "recent-infection", "recent-use"
+# Statuses that say a finding has ended.
+ENDED = frozenset({"inactive", "remission", "resolved"})
 
 # value set -> (red flag, how it is read, features it brings)
 CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
@@ -39,17 +43,29 @@ CONDITION_FLAGS: tuple[tuple[str, RedFlagId, str, tuple[str, ...]], ...] = (
     # sciatica with neurology is exactly what the specialist pathway is for.
     ("radiculopathy", RedFlagId.SCIATICA_WITH_NEUROLOGY, CHRONIC, ()),
     ("hiv", RedFlagId.HIV, HISTORY, ()),
-    ("iv-drug-use", RedFlagId.IV_DRUG_USE, HISTORY, ()),
+    ("iv-drug-use", RedFlagId.IV_DRUG_USE, RECENT_USE, ()),
+    ("iv-drug-use-past", RedFlagId.IV_DRUG_USE, RECENT_USE, ()),
     ("immunodeficiency", RedFlagId.IMMUNOSUPPRESSION, CHRONIC, ()),
     ("transplant", RedFlagId.IMMUNOSUPPRESSION, HISTORY, ("transplant",)),
     ("osteoporosis", RedFlagId.OSTEOPOROSIS, CHRONIC, ()),
     ("osteoporotic-fracture", RedFlagId.OSTEOPOROSIS, TRAUMA, ("recent-osteoporotic-fracture",)),
     ("vertebral-fracture", RedFlagId.TRAUMA, TRAUMA, ("vertebral-fracture",)),
+    # A low-energy injury is weighed against age (guideline 'Consider age versus force'); the same
+    # injury also in the trauma set is taken out of 'trauma' by combine_flags.
+    ("low-energy-trauma", RedFlagId.LOW_ENERGY_TRAUMA, TRAUMA, ()),
     ("trauma", RedFlagId.TRAUMA, TRAUMA, ()),
     ("structural-deformity", RedFlagId.STRUCTURAL_DEFORMITY, CHRONIC, ()),
     ("inflammatory-back-pain", RedFlagId.INFLAMMATORY_BACK_PAIN, CHRONIC, ()),
     ("spinal-infection", RedFlagId.SPINAL_INFECTION, CURRENT, ("spinal-infection",)),
-    ("fever", RedFlagId.SYSTEMICALLY_UNWELL, CURRENT, ("fever",)),
+    # Fever is its own finding, never 'systemically unwell' (issue 9 item 7).
+    ("fever", RedFlagId.FEVER, CURRENT, ("fever",)),
+    ("night-sweats", RedFlagId.NIGHT_SWEATS, CURRENT, ()),
+    ("recent-infection", RedFlagId.RECENT_INFECTION, RECENT_INFECTION, ()),
+    ("diabetes", RedFlagId.DIABETES, CHRONIC, ()),
+    ("failure-to-improve", RedFlagId.FAILURE_TO_IMPROVE, CURRENT, ()),
+    ("limb-paraesthesia", RedFlagId.LIMB_PARAESTHESIA, CURRENT, ()),
+    ("persistent-radicular-pain", RedFlagId.PERSISTENT_RADICULAR_PAIN, CHRONIC, ()),
+    ("post-surgical-leg-pain", RedFlagId.POST_SURGICAL_LEG_PAIN, CURRENT, ()),
     ("new-confusion", RedFlagId.SYSTEMICALLY_UNWELL, CURRENT, ("sepsis-high-risk",)),
     ("weight-loss", RedFlagId.WEIGHT_LOSS, CURRENT, ()),
     # "Persistent" thoracic pain: still active, however long ago it began.
@@ -89,9 +105,12 @@ def counts(res: Resource, how: str, reading: Reading) -> bool:
         return False  # recorded after the order date: not known when the order was placed
     if how == HISTORY:
         return True
-    if how == TRAUMA:
-        window = timedelta(days=int(reading.threshold("trauma_recent_days")))
+    if how in (TRAUMA, RECENT_INFECTION):
+        days = "trauma_recent_days" if how == TRAUMA else "recent_infection_days"
+        window = timedelta(days=int(reading.threshold(days)))
         return onset is None or reading.on - onset <= window
+    if how == RECENT_USE:
+        return recent_use(res, clinical, onset, reading)
     if clinical is not None and clinical not in ACTIVE:
         return False
     abated = parse_date(res.get("abatementDateTime"))
@@ -102,6 +121,21 @@ def counts(res: Resource, how: str, reading: Reading) -> bool:
     # Current: an undated active finding still counts (never reassure on missing data).
     window = timedelta(days=int(reading.threshold("current_finding_recent_days")))
     return onset is None or reading.on - onset <= window
+
+
+def recent_use(res: Resource, clinical: str | None, onset: date | None, reading: Reading) -> bool:
+    """Use that goes on, or ended within the window (an ended record without any date still counts).
+
+    A record that says the use is past ("Previously injecting drug user") is read as ended.
+    """
+    past = reading.knowledge.value_set("iv-drug-use-past").match(res.get("code")) is not None
+    if clinical not in ENDED and not past:
+        return True
+    ended = parse_date(res.get("abatementDateTime")) or onset
+    if ended is None:
+        return True  # when it ended is unknown: never reassure on missing data
+    since = reading.on - timedelta(days=int(reading.threshold("iv_drug_use_recent_months")) * 30)
+    return ended >= since
 
 
 def detect_conditions(reading: Reading, findings: Findings) -> None:

@@ -36,6 +36,7 @@ class Findings:
     infection_bloods: list[Evidence] = field(default_factory=list)
     measured: set[str] = field(default_factory=set)  # "weight-series", "vital-signs": data that exists
     sciatica: list[Evidence] = field(default_factory=list)  # becomes a flag only with limb weakness
+    spinal_surgery: list[date | None] = field(default_factory=list)  # when each spinal operation was
     age: int | None = None
     deceased: Evidence | None = None  # the record says the patient has died: a wrong-patient warning
 

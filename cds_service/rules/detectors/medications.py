@@ -83,8 +83,12 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     return None
 
 
-def course_of(res: Resource, reading: Reading) -> Course | None:
-    """When this MedicationRequest/Statement was taken, or None when it never counts."""
+def course_of(res: Resource, reading: Reading, default_days: int) -> Course | None:
+    """When this MedicationRequest/Statement was taken, or None when it never counts.
+
+    `default_days` is the assumed supply of a stopped prescription that states no end (the
+    threshold medication_default_course_days, read once for all the record's medicines).
+    """
     status = status_of(res)
     if status in VOID:
         return None
@@ -98,8 +102,7 @@ def course_of(res: Resource, reading: Reading) -> Course | None:
     ongoing = status in ONGOING and (end is None or end >= reading.on)
     if end is None and not ongoing:
         # Stopped or completed with no stated end: assume one ordinary supply from the start.
-        default = int(reading.threshold("medication_default_course_days"))
-        end = start + timedelta(days=default) if start is not None else None
+        end = start + timedelta(days=default_days) if start is not None else None
     return Course(start, end, ongoing)
 
 
@@ -124,16 +127,25 @@ class MedicineMatcher:
         self.index = WordIndex(self.patterns)
 
     def match(
-        self, codes: tuple[tuple[str | None, str | None, str | None], ...], text: str
+        self,
+        codes: tuple[tuple[str | None, str | None, str | None], ...],
+        text: str,
+        candidates: set[int] | None = None,
     ) -> CodeRef | None:
-        """What in the medicine belongs to the set: a coding, else the words that matched."""
+        """What in the medicine belongs to the set: a coding, else the words that matched.
+
+        `candidates`, when given, are the set's patterns the text's words could start (worked out
+        once for several sets by the caller); otherwise this set's own index finds them.
+        """
         for system, code, display in codes:
             if self.value_set.contains(system, code):
                 return CodeRef(system, code, display)
         if not self.patterns or not text:
             return None
+        if candidates is None:
+            candidates = self.index.candidates(text)
         leftmost: re.Match[str] | None = None
-        for number in sorted(self.index.candidates(text)):
+        for number in sorted(candidates):
             found = self.patterns[number].search(text)
             if found and (leftmost is None or found.start() < leftmost.start()):
                 leftmost = found
@@ -146,6 +158,7 @@ class MedicineClass:
 
     steroid: CodeRef | None
     immunosuppressant: CodeRef | None
+    text: str = ""  # the medicine's text, as read for the match (for the evidence)
 
 
 class MedicineClassifier:
@@ -162,6 +175,20 @@ class MedicineClassifier:
             MedicineMatcher(steroid),
             MedicineMatcher(immuno),
         )
+        # One index over the three sets' patterns: a medicine's words are looked up once, not three
+        # times (most medicines on a record are none of these). Pattern number -> (set, own number).
+        matchers = (self.local, self.steroid, self.immuno)
+        self.owner = [(which, own) for which, m in enumerate(matchers) for own in range(len(m.patterns))]
+        self.index = WordIndex([p for m in matchers for p in m.patterns])
+
+    def _candidates(self, text: str) -> tuple[set[int], set[int], set[int]]:
+        """Each set's patterns (by its own numbers) that the text's words could start."""
+        split: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+        if text:
+            for number in self.index.candidates(text):
+                which, own = self.owner[number]
+                split[which].add(own)
+        return split
 
     @classmethod
     def for_reading(cls, reading: Reading) -> MedicineClassifier:
@@ -184,13 +211,39 @@ class MedicineClassifier:
         `seen` holds this record's medicines classified so far (records repeat the same products);
         it must not outlive the call.
         """
-        codes = tuple(codings(concept))
+        codes = coding_tuples(concept)
         text = concept_text(concept)
         found = seen.get((codes, text))
         if found is None:
-            steroid = None if self.local.match(codes, text) else self.steroid.match(codes, text)
-            found = seen[(codes, text)] = MedicineClass(steroid, self.immuno.match(codes, text))
+            local, steroid_words, immuno_words = self._candidates(text)
+            steroid = (
+                None
+                if self.local.match(codes, text, local)
+                else self.steroid.match(codes, text, steroid_words)
+            )
+            immuno = self.immuno.match(codes, text, immuno_words)
+            found = seen[(codes, text)] = MedicineClass(steroid, immuno, text)
         return found
+
+
+def coding_tuples(concept: Any) -> tuple[tuple[str | None, str | None, str | None], ...]:
+    """`tuple(codings(concept))`, without a generator for the usual shape (a medicine list repeats it)."""
+    raw = concept.get("coding") if isinstance(concept, dict) else None
+    if isinstance(raw, list):
+        out = []
+        for coding in raw:
+            if not isinstance(coding, dict):
+                return tuple(codings(concept))
+            system, code, display = coding.get("system"), coding.get("code"), coding.get("display")
+            out.append(
+                (
+                    system if isinstance(system, str) else None,
+                    code if isinstance(code, str) else None,
+                    display if isinstance(display, str) else None,
+                )
+            )
+        return tuple(out)
+    return tuple(codings(concept))
 
 
 def medicine_concept(res: Resource) -> Any:
@@ -225,6 +278,7 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     lookback = months_before(reading.on, int(reading.threshold("steroid_lookback_months")))
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
+    default_days = int(reading.threshold("medication_default_course_days"))
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
     seen: dict[tuple[object, ...], MedicineClass] = {}
@@ -233,10 +287,10 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
         kind = classifier.classify(concept, seen)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
-        course = course_of(res, reading)
+        course = course_of(res, reading, default_days)
         if course is None:
             continue
-        text = concept_text(concept)
+        text = kind.text
         steroid_hit, immuno_hit = kind.steroid, kind.immunosuppressant
         if steroid_hit is not None:
             days = days_within(course, lookback, reading.on)

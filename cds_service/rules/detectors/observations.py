@@ -130,10 +130,11 @@ def detect_fever(reading: Reading, findings: Findings) -> None:
     since = reading.on - timedelta(days=int(reading.threshold("fever_recent_days")))
     limit = float(reading.threshold("fever_temperature_min"))
     for dated, value, res in readings(reading, "body-temperature", _celsius, since):
-        findings.measured.add("vital-signs")
+        findings.measured.update(("vital-signs", "temperature"))
         if value >= limit:
             what = f"Temperature {value:.1f} °C (fever: {limit:g} °C or more)"
-            findings.add(RedFlagId.SYSTEMICALLY_UNWELL, observation_evidence(res, what, dated), "fever")
+            # Fever is its own finding, never 'systemically unwell' (issue 9 item 7).
+            findings.add(RedFlagId.FEVER, observation_evidence(res, what, dated), "fever")
 
 
 def detect_high_risk_vitals(reading: Reading, findings: Findings) -> None:

@@ -29,6 +29,9 @@ TEXT_FLAGS: tuple[tuple[str, RedFlagId | None, tuple[str, ...]], ...] = (
     ("sciatica", None, ()),
 )
 
+# A use the order states as past is not read as current use.
+PAST_USE = {"iv-drug-use": "iv-drug-use-past", "iv-drug-use-past": "iv-drug-use-past"}
+
 TEXT_SETS = frozenset(value_set_id for value_set_id, _, _ in TEXT_FLAGS)
 
 
@@ -58,6 +61,8 @@ def detect_order_context(reading: Reading, findings: Findings) -> None:
             # Each part's value-set matches were worked out once, for every set (Reading.order_texts).
             for part_matches in said.matches:
                 words = part_matches.get(flag_vs)
+                if flag_vs in PAST_USE and PAST_USE[flag_vs] in part_matches:
+                    continue  # "ex-IVDU": when it ended is not said, and the GP wrote it as past
                 if words is not None:
                     matched = CodeRef(None, None, words)
                     what = f'"{said.text.strip()}" (stated on the order)'

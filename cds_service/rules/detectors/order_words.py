@@ -35,10 +35,18 @@ PSEUDO_NEGATION = re.compile(
 )
 
 
+# "Not improving", "no better": a negation word that asserts the pain persists (failure to improve).
+NOT_IMPROVING = re.compile(
+    r"\b(not|no|isn't|hasn't|has\s+not|have\s+not|haven't)\s+(been\s+)?"
+    r"(improv\w*|settl\w*|resolv\w*|better|gett?ing\s+better|respond\w*)\b",
+    re.IGNORECASE,
+)
+
+
 def affirmed_parts(text: str) -> Iterator[str]:
     """The parts of free text that assert something: each sentence up to its first negation word."""
     for sentence in SENTENCE.split(text):
-        cleaned = PSEUDO_NEGATION.sub(" suspected ", sentence)
+        cleaned = NOT_IMPROVING.sub(" nonimproving ", PSEUDO_NEGATION.sub(" suspected ", sentence))
         cue = NEGATION.search(cleaned)
         part = cleaned[: cue.start()] if cue else cleaned
         if part.strip():

@@ -43,7 +43,8 @@ def detect_patient(reading: Reading, findings: Findings) -> None:
     if Region.CERVICAL in reading.order.regions:
         findings.features.add("cervical-order")
     under, over = int(reading.threshold("new_onset_under_age")), int(reading.threshold("new_onset_over_age"))
-    if under <= age <= over:
+    malignancy_age = int(reading.threshold("new_presentation_malignancy_age"))
+    if under <= age <= min(over, malignancy_age):
         return
     if "conditions" in reading.record.unavailable:
         findings.note_unchecked("whether this is a new presentation of back pain (problem list not read)")
@@ -52,6 +53,10 @@ def detect_patient(reading: Reading, findings: Findings) -> None:
     window = timedelta(weeks=int(reading.threshold("new_presentation_weeks")))
     if earliest is not None and reading.on - earliest[0] > window:
         return  # long-standing pain: not a new presentation
+    if age > malignancy_age:
+        findings.features.add("new-presentation-over-50")
+    if under <= age <= over:
+        return  # over 50 but not over 55: a malignancy pointer, not the guideline's age flag
     flag = RedFlagId.NEW_ONSET_UNDER_20 if age < under else RedFlagId.NEW_ONSET_OVER_55
     since = (
         f"first back-pain record {earliest[0].isoformat()} ({earliest[1]})"

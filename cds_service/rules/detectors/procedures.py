@@ -1,7 +1,8 @@
-"""Red flags from procedures: a transplant implies immunosuppression; spinal surgery is context.
+"""Red flags from procedures: a transplant implies immunosuppression; recent spinal surgery.
 
-Prior spinal surgery is not one of the guideline's red flags, but surgery within the last year
-makes fever or raised markers point to a post-operative spinal infection (ACR variant 5).
+Prior spinal surgery is not one of the guideline's red flags, but surgery within the last year is an
+infection risk factor (ACR variant 5: prior surgery, new symptoms), and leg pain that began after
+any spinal operation goes to the spinal interface service.
 """
 
 from __future__ import annotations
@@ -62,10 +63,13 @@ def detect_procedures(reading: Reading, findings: Findings) -> None:
             continue
         findings.add(RedFlagId.IMMUNOSUPPRESSION, evidence_for(res, matched, dated, SOURCE), "transplant")
     recent = months_before(reading.on, int(reading.threshold("prior_spinal_surgery_infection_months")))
-    for res, _ in procedures_in(reading, "prior-spinal-surgery"):
+    for res, matched in procedures_in(reading, "prior-spinal-surgery"):
         dated = performed(res)
         if status_of(res) in VOID or (dated is not None and dated > reading.on):
             continue
         findings.features.add("prior-spinal-surgery")
+        findings.spinal_surgery.append(dated)
         if dated is None or dated >= recent:
             findings.features.add("recent-spinal-surgery")
+            evidence = evidence_for(res, matched, dated, SOURCE)
+            findings.add(RedFlagId.RECENT_SPINAL_PROCEDURE, evidence, "recent-spinal-surgery")
