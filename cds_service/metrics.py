@@ -23,3 +23,8 @@ STORE_FAILURES = Counter(
     "Decision log or feedback writes that failed because the database was unavailable, by operation",
     ["operation"],
 )
+REJECTED_REQUESTS = Counter(
+    "spine_cds_rejected_requests_total",
+    "Hook calls refused as broken client requests (e.g. a REQUIRED context field missing), by reason",
+    ["reason"],
+)

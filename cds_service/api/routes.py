@@ -8,6 +8,7 @@ only has to be one of the order hooks.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, TypeVar
 
 import orjson
@@ -21,16 +22,18 @@ from cds_service.hooks.request import (
     HookRequest,
     OrderContext,
     describe_errors,
+    missing_context,
 )
 from cds_service.hooks.services import CdsService, declare_services, discovery_document, find_service
 from cds_service.knowledge import Knowledge
-from cds_service.metrics import DECISIONS
+from cds_service.metrics import DECISIONS, REJECTED_REQUESTS
 from cds_service.pipeline import evaluate_call
 from cds_service.settings import Settings
 from cds_service.store import get_store
 
 SERVICES_KEY = "spine_cds.services"
 HOOK_ENDPOINT = "hooks.call_service"  # tests check every 200 answer of this endpoint against the spec
+log = logging.getLogger(__name__)
 TOO_DEEP = "The request nests JSON too deeply to be read"
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -111,6 +114,26 @@ def list_services() -> dict[str, Any]:
     return discovery_document(current_app.extensions[SERVICES_KEY]).to_json()
 
 
+def _refuse_missing_context(service: CdsService, context: dict[str, Any]) -> None:
+    """400 naming the REQUIRED context the call lacks; logged and counted, never a silent "no cards"."""
+    missing = missing_context(service.hook, context)
+    if not missing:
+        return
+    for name in missing:
+        REJECTED_REQUESTS.labels(reason=f"missing-context-{name}").inc()
+    fields = ", ".join(f"context.{name}" for name in missing)
+    log.warning(
+        "hook call refused: %s missing",
+        fields,
+        extra={"service": service.id, "missing": [f"context.{name}" for name in missing]},
+    )
+    raise BadRequest(
+        f"The {service.hook} call lacks {fields}, which CDS Hooks 2.0 makes required: "
+        "without it the service cannot tell which orders to advise on",
+        diagnostics=f"{fields}: required by the {service.hook} hook (an empty Bundle or list is accepted)",
+    )
+
+
 @hooks.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     """A hook call: validate the envelope, run the pipeline, log the decisions, answer the cards."""
@@ -123,6 +146,7 @@ def call_service(service_id: str) -> Response:
             diagnostics=f"hook: expected one of {sorted(ORDER_HOOKS)}",
         )
     context = _validated(OrderContext, call.context, where="context.")
+    _refuse_missing_context(service, call.context)
 
     # Only absurd client JSON trips recursion (no FHIR resource nests hundreds of levels deep); a
     # depth check on every body would cost more than a whole call on a large record.
