@@ -9,10 +9,11 @@ from typing import Any
 
 from flask import Flask
 
+from cds_service import startup
 from cds_service.api.auth import install_auth
 from cds_service.api.cors import install_cors
 from cds_service.api.errors import install_error_handlers
-from cds_service.api.observability import install_observability
+from cds_service.api.observability import configure_json_logging, install_observability
 from cds_service.api.routes import install_routes
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
@@ -63,9 +64,16 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the WSGI app; settings default to the `SPINE_CDS_` environment."""
+def create_app(settings: Settings | None = None, *, announce: bool = True) -> Flask:
+    """Build the WSGI app; settings default to the `SPINE_CDS_` environment.
+
+    `announce`: log the start-up warnings about how the service is exposed (auth off, ...). False in
+    a gunicorn worker (the master said them once) and in an in-process run that serves no one.
+    """
     settings = settings or Settings()
+    configure_json_logging(settings.log_level)  # before anything logs, the knowledge's warning first
+    if announce:
+        startup.announce(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["spine_cds.settings"] = settings

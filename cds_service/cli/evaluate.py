@@ -40,8 +40,11 @@ def register(sub: Any) -> None:
 
 
 def call_in_process(request: dict[str, Any], settings: Settings) -> tuple[int, Any]:
-    """POST the request to the service through the real app; (status, JSON body)."""
-    client = create_app(settings).test_client()
+    """POST the request to the service through the real app; (status, JSON body).
+
+    Nothing is served: the app says nothing about exposure (auth off is this run's own choice).
+    """
+    client = create_app(settings, announce=False).test_client()
     response = client.post(f"/cds-services/{service_id_for(request)}", json=request)
     return response.status_code, response.get_json(silent=True)
 
@@ -122,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         # A throwaway decision log: evaluating a sample is not a real consultation.
         settings = Settings().model_copy(
-            update={"auth": "off", "database_url": f"sqlite:///{Path(scratch) / 'evaluate.sqlite'}"}
+            update={
+                "auth": "off",
+                "database_url": f"sqlite:///{Path(scratch) / 'evaluate.sqlite'}",
+                "log_level": "WARNING",  # no access log line for the one in-process call
+            }
         )
         status, body = call_in_process(sample.request, settings)
     if args.json or status != 200 or not isinstance(body, dict):

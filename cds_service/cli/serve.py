@@ -7,9 +7,22 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
+from cds_service import startup
+from cds_service.api.observability import JsonLogFormatter
 from cds_service.app import create_app, freeze_startup_heap
 from cds_service.settings import Settings
+
+
+class JsonGunicornLogger(Logger):
+    """gunicorn's own lines (listening, worker booted, worker timed out...) as JSON, like the service's."""
+
+    def setup(self, cfg: Any) -> None:
+        """gunicorn's handlers, each writing JSON lines."""
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.setFormatter(JsonLogFormatter())
 
 
 class ProductionServer(BaseApplication):
@@ -62,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         "timeout": args.timeout,
         "accesslog": None,  # the app logs one JSON line per request itself, without patient data
         "errorlog": "-",
+        "logger_class": JsonGunicornLogger,
     }
-    ProductionServer(lambda: create_app(settings), options).run()
+    # Said once here, in the master: the workers forked from it inherit the loaded knowledge.
+    startup.announce_for_workers(settings)
+    ProductionServer(lambda: create_app(settings, announce=False), options).run()
     return 0
