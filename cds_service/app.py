@@ -15,6 +15,7 @@ from cds_service.api.cors import install_cors
 from cds_service.api.errors import install_error_handlers
 from cds_service.api.observability import configure_json_logging, install_observability
 from cds_service.api.routes import install_routes
+from cds_service.api.unread_body import DISCARD_FACTOR, DiscardUnreadBody
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
@@ -86,4 +87,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     install_routes(app)  # discovery, hooks, feedback
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
+    # A refused body is drained after the answer, so a client still sending it reads the 413.
+    app.wsgi_app = DiscardUnreadBody(  # type: ignore[method-assign]
+        app.wsgi_app, bound=DISCARD_FACTOR * settings.max_body_bytes
+    )
     return app
