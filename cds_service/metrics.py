@@ -28,3 +28,9 @@ REJECTED_REQUESTS = Counter(
     "Hook calls refused as broken client requests (e.g. a REQUIRED context field missing), by reason",
     ["reason"],
 )
+PATIENT_MISMATCH = Counter(
+    "spine_cds_patient_mismatch_total",
+    "Prefetch keys set aside because their data named another patient than context.patientId, by key "
+    "and where the data came from (prefetch, fhir-server)",
+    ["key", "source"],
+)

@@ -158,6 +158,8 @@ class PatientRecord:
     unavailable: frozenset[str] = frozenset()
     draft_orders: tuple[Resource, ...] = ()
     _by_code: dict[tuple[str, str], list[Resource]] = field(default_factory=dict, repr=False)
+    # Plain-language notes for the card: data sent for this call that was not used (another patient's).
+    set_aside: tuple[str, ...] = ()
 
     @classmethod
     def from_resources(
