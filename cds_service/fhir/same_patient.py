@@ -34,25 +34,28 @@ def referenced_patient_id(reference: Any) -> str | None:
 
 def names_another_patient(resource: Resource, patient_id: str) -> bool:
     """True when the resource is, or is about, a patient other than `patient_id`."""
-    return _names_another(resource, patient_id, f"Patient/{patient_id}")
-
-
-def _names_another(resource: Resource, patient_id: str, own_reference: str) -> bool:
-    if resource.get("resourceType") == "Patient":
-        rid = resource.get("id")
-        return isinstance(rid, str) and rid != patient_id
-    for element in PATIENT_ELEMENTS:
-        reference = resource.get(element)
-        # The usual case first, without the pattern: `{"reference": "Patient/<the context's id>"}`.
-        if isinstance(reference, dict) and reference.get("reference") == own_reference:
-            continue
-        named = referenced_patient_id(reference)
-        if named is not None and named != patient_id:
-            return True
-    return False
+    return holds_another_patient((resource,), patient_id)
 
 
 def holds_another_patient(resources: Iterable[Resource], patient_id: str) -> bool:
     """True when any of the resources is, or is about, another patient."""
+    # Read for every resource of every call (5,000 in a long record): the usual shapes are settled
+    # inline, the pattern runs only on a reference that names a Patient other than the usual form.
     own_reference = f"Patient/{patient_id}"
-    return any(_names_another(resource, patient_id, own_reference) for resource in resources)
+    for resource in resources:
+        if resource.get("resourceType") == "Patient":
+            rid = resource.get("id")
+            if isinstance(rid, str) and rid != patient_id:
+                return True
+            continue
+        for element in PATIENT_ELEMENTS:
+            reference = resource.get(element)
+            if not isinstance(reference, dict):
+                continue
+            value = reference.get("reference")
+            if value == own_reference or not isinstance(value, str) or "Patient/" not in value:
+                continue
+            named = referenced_patient_id(reference)
+            if named is not None and named != patient_id:
+                return True
+    return False
