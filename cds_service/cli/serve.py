@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         "accesslog": None,  # the app logs one JSON line per request itself, without patient data
         "errorlog": "-",
         "logger_class": JsonGunicornLogger,
+        # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): nodes on one
+        # host would take it from each other, and nothing here uses it.
+        "control_socket_disable": True,
     }
     # Said once here, in the master: the workers forked from it inherit the loaded knowledge.
     startup.announce_for_workers(settings)
