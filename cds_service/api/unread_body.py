@@ -74,9 +74,10 @@ def _unread_bytes(environ: dict[str, Any], counted: _CountedInput) -> int | None
     if length is not None:
         left = length - counted.consumed
         return left if left > 0 else None
-    # Without a length the stream ends only when the server says it does (chunked encoding);
-    # otherwise reading on would wait for the client's next request.
-    return -1 if environ.get("wsgi.input_terminated") else None
+    # Without a length there is a body only when it is chunked, and its stream ends only when the
+    # server says it does; otherwise reading on could wait for the client's next request.
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return -1 if chunked and environ.get("wsgi.input_terminated") else None
 
 
 class DiscardUnreadBody:
