@@ -16,6 +16,7 @@ from cds_service.api.errors import install_error_handlers
 from cds_service.api.observability import configure_json_logging, install_observability
 from cds_service.api.routes import install_routes
 from cds_service.api.unread_body import DISCARD_FACTOR, DiscardUnreadBody
+from cds_service.check import install_check
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     install_auth(app)  # CDS Hooks client JWT
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
+    install_check(app)  # the red-flag check pages (/check/) and the answers' store
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     # A refused body is drained after the answer, so a client still sending it reads the 413.

@@ -34,3 +34,17 @@ PATIENT_MISMATCH = Counter(
     "and where the data came from (prefetch, fhir-server)",
     ["key", "source"],
 )
+CHECK_ANSWERS = Counter(
+    "spine_cds_check_answers_total",
+    "Red-flag check answers stored, by question (red-flag id) and answer (yes/no)",
+    ["question", "answer"],
+)
+CHECK_ANSWER_SETS = Counter(
+    "spine_cds_check_answer_sets_total",
+    "Red-flag check forms stored, by whether the answers changed the pathway the record alone gave",
+    ["changed_pathway"],
+)
+CHECK_REFUSED = Counter(
+    "spine_cds_check_refused_total", "Red-flag check requests refused, by reason", ["reason"]
+)
+CHECK_LINKS = Counter("spine_cds_check_links_total", "Cards that carried a red-flag check link")

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
     mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
 
+    # Web pages (the red-flag check). One signing key for every node; unset: random per server,
+    # with a loud warning, so links from one server do not work on another.
+    secret_key: SecretStr | None = None
+    check_token_minutes: int = 30  # how long a card's red-flag check link works
+    answers_valid_minutes: int = 120  # how long the clinician's answers count for that patient and order
+    check_requests_per_minute: int = 60  # per client address, across all nodes (shared database)
+
     @field_validator("fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:

@@ -20,7 +20,7 @@ from tests.servers import SPINE_CDS, spine_cds_serve
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_bundles" / "03-xray-for-suspected-metastases.json"
 GUIDELINE_WARNING = "was due for review"
-ALARMS = ("anyone who can reach", "AUTHENTICATION IS OFF", "PATIENT_HASH_KEY")
+ALARMS = ("anyone who can reach", "AUTHENTICATION IS OFF", "PATIENT_HASH_KEY", "SECRET_KEY")
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

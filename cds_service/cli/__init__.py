@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cds_service.cli import db, demo, evaluate, knowledge, report, serve
+from cds_service.cli import check_link, db, demo, evaluate, knowledge, report, serve
 
-COMMANDS = (serve, evaluate, demo, report, knowledge, db)
+COMMANDS = (serve, evaluate, demo, report, knowledge, check_link, db)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,9 +10,12 @@ import argparse
 import html
 import json
 import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from cds_service.app import create_app
 from cds_service.cards.decision_extension import read_decision
@@ -124,11 +127,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     with tempfile.TemporaryDirectory() as scratch:
         # A throwaway decision log: evaluating a sample is not a real consultation.
-        settings = Settings().model_copy(
+        configured = Settings()
+        # Keys for this run only where none are set: nothing it signs or hashes outlives it.
+        throwaway = SecretStr(secrets.token_urlsafe(32))
+        settings = configured.model_copy(
             update={
                 "auth": "off",
                 "database_url": f"sqlite:///{Path(scratch) / 'evaluate.sqlite'}",
                 "log_level": "WARNING",  # no access log line for the one in-process call
+                "secret_key": configured.secret_key or throwaway,
+                "patient_hash_key": configured.patient_hash_key or throwaway,
             }
         )
         status, body = call_in_process(sample.request, settings)

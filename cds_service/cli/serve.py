@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import secrets
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from pydantic import SecretStr
 
 from cds_service import startup
-from cds_service.api.observability import JsonLogFormatter
+from cds_service.api.observability import JsonLogFormatter, configure_json_logging
 from cds_service.app import create_app, freeze_startup_heap
 from cds_service.settings import Settings
+
+log = logging.getLogger("cds_service.serve")
+
+
+def with_server_keys(settings: Settings) -> Settings:
+    """Settings whose unset keys get one random value for the whole server, made before the workers
+    fork: every worker then signs check links and hashes patient ids alike (still not across nodes
+    or restarts, which is why it is a warning)."""
+    update: dict[str, SecretStr] = {}
+    for name, variable in (
+        ("secret_key", "SPINE_CDS_SECRET_KEY"),
+        ("patient_hash_key", "SPINE_CDS_PATIENT_HASH_KEY"),
+    ):
+        if getattr(settings, name) is None:
+            log.warning(
+                "%s is not set: a random key for this server's workers only; set it on every node", variable
+            )
+            update[name] = SecretStr(secrets.token_urlsafe(32))
+    return settings.model_copy(update=update) if update else settings
 
 
 class JsonGunicornLogger(Logger):
@@ -80,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
         # host would take it from each other, and nothing here uses it.
         "control_socket_disable": True,
     }
-    # Said once here, in the master: the workers forked from it inherit the loaded knowledge.
-    startup.announce_for_workers(settings)
-    ProductionServer(lambda: create_app(settings, announce=False), options).run()
+    # Said once here, in the master, as JSON: the workers forked from it inherit the loaded
+    # knowledge and the server's keys, and stay quiet.
+    configure_json_logging(settings.log_level)
+    keyed = with_server_keys(settings)
+    startup.announce_for_workers(keyed)
+    ProductionServer(lambda: create_app(keyed, announce=False), options).run()
     return 0

@@ -37,6 +37,9 @@ decisions = sa.Table(
     sa.Column("red_flags", sa.JSON(), nullable=False),
     sa.Column("not_checked", sa.JSON(), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # The red-flag check (0003): answers applied ({red flag id: yes|no}) and the record-only pathway.
+    sa.Column("answers_used", sa.JSON(none_as_null=True), nullable=True),  # SQL NULL, not JSON null
+    sa.Column("pathway_without_answers", sa.String(64), nullable=True),
     # A retried hook call (same hookInstance, same order) is logged once.
     sa.UniqueConstraint("consult_id", "service_id", name="uq_decisions_consult_service"),
 )
@@ -68,4 +71,32 @@ seen_tokens = sa.Table(
     sa.Column("token_key", sa.String(64), primary_key=True),
     # Unix second after which the token is refused anyway (exp + leeway): then the row may go.
     sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
+)
+
+red_flag_answers = sa.Table(
+    "red_flag_answers",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("answer_set_id", sa.String(36), nullable=False),  # uuid4 per submitted form
+    sa.Column("consult_id", sa.String(64), nullable=False),
+    sa.Column("service_id", sa.String(200), nullable=False),
+    sa.Column("patient_hash", sa.String(64), nullable=False),
+    sa.Column("order_reference", sa.String(300), nullable=False),
+    sa.Column("order_system", sa.String(300), nullable=True),
+    sa.Column("order_code", sa.String(100), nullable=True),
+    sa.Column("question", sa.String(64), nullable=False),  # a red-flag id
+    sa.Column("answer", sa.String(8), nullable=False),  # 'yes' | 'no'
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_red_flag_answers_patient_order_reference", "patient_hash", "order_reference"),
+    sa.Index("ix_red_flag_answers_patient_order_code", "patient_hash", "order_code"),
+)
+
+check_rate_limits = sa.Table(
+    "check_rate_limits",
+    metadata,
+    # SHA-256 (hex) of the client address: requests to /check/ per address and window, on every node.
+    sa.Column("bucket", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.BigInteger(), nullable=False, index=True),  # Unix second
+    sa.Column("hits", sa.Integer(), nullable=False),
 )
