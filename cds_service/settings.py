@@ -1,4 +1,4 @@
-"""Service settings, read from environment variables prefixed `SPINE_CDS_` (see README)."""
+"""Service settings, read from environment variables prefixed `SPINE_CDS_` (see docs/configuration.md)."""
 
 from __future__ import annotations
 
