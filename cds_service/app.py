@@ -20,6 +20,7 @@ from cds_service.check import install_check
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
+from cds_service.smart import install_smart
 from cds_service.store import install_store
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
     install_check(app)  # the red-flag check pages (/check/) and the answers' store
+    install_smart(app)  # the SMART app (/smart/): the red-flag questions launched from the EHR
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     # A refused body is drained after the answer, so a client still sending it reads the 413.

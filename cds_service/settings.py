@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     answers_valid_minutes: int = 120  # how long the clinician's answers count for that patient and order
     check_requests_per_minute: int = 60  # per client address, across all nodes (shared database)
 
+    # SMART on FHIR (docs/smart-on-fhir.md): the red-flag questions as a SMART app the EHR launches.
+    smart_client_id: str | None = None  # unset: no SMART app, cards link to the /check/ page
+    smart_scopes: str = "launch openid fhirUser patient/QuestionnaireResponse.write"
+    smart_timeout_seconds: float = 5.0  # discovery and token requests to the EHR's servers
+
     @field_validator("fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:

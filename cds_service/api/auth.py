@@ -43,9 +43,9 @@ log = logging.getLogger("cds_service.auth")
 
 # Routes anyone may call: probes, metrics and the API description carry no patient data.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
-# Pages a clinician opens in a browser from a card link (they carry their own signed token), and the
-# published red-flag Questionnaire (no data).
-BROWSER_PAGE_PREFIXES = ("/check/", "/Questionnaire/")
+# Pages a clinician opens in a browser from a card link or an EHR launch, and the published
+# Questionnaire: they carry their own protection (signed tokens, the EHR's OAuth) or no patient data.
+BROWSER_PAGE_PREFIXES = ("/check/", "/smart/", "/Questionnaire/")
 
 # Curve each ECDSA algorithm is defined on (RFC 7518 §3.4); a mismatch is a forged header.
 EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}

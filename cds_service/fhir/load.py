@@ -18,6 +18,7 @@ from cds_service.fhir.prefetch import Present, Refetch, Resolution, resolve_pref
 from cds_service.fhir.queries import (
     KEY_CATEGORY,
     PREFETCH_TEMPLATES,
+    QUESTIONNAIRE_RESPONSES_KEY,
     REQUIRED_KEYS,
     UnfillableTemplate,
     fill_template,
@@ -67,9 +68,11 @@ def _fetched_by_key(
     try:
         base = allowed_server(fhir_server, settings)
     except Forbidden:
-        if must_fetch:
+        if any(key != QUESTIONNAIRE_RESPONSES_KEY for key in must_fetch):
             raise  # a clear 403, and nothing is fetched
-        return {}, failures  # only continuation pages of a paginated prefetch: use what was sent
+        # Answers in the EHR are a bonus, never a reason to refuse a call the prefetch can answer.
+        failures.update({k: "fhirServer is not allowlisted" for k in must_fetch})
+        return {}, failures  # and continuation pages of a paginated prefetch: use what was sent
     return fetch_all(base, queries, access_token=access_token, settings=settings), failures
 
 
@@ -149,6 +152,7 @@ def load_patient_record(
     )
     if patient is None:
         unavailable.add("patient")
+    responses = resources_by_key.pop(QUESTIONNAIRE_RESPONSES_KEY, None)
     record_resources = [r for key, rs in resources_by_key.items() if key != "patient" for r in rs]
     if unavailable:
         log.info("Record loaded without: %s", ", ".join(sorted(unavailable)))
@@ -159,6 +163,7 @@ def load_patient_record(
         unavailable=unavailable,
         draft_orders=other_orders,
     )
+    record.questionnaire_responses = tuple(responses) if responses is not None else None
     if set_aside:
         record.set_aside = (_set_aside_note(set_aside, refetched=set_aside.isdisjoint(failures)),)
     return record

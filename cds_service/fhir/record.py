@@ -160,6 +160,8 @@ class PatientRecord:
     _by_code: dict[tuple[str, str], list[Resource]] = field(default_factory=dict, repr=False)
     # Plain-language notes for the card: data sent for this call that was not used (another patient's).
     set_aside: tuple[str, ...] = ()
+    # The QuestionnaireResponses the `questionnaireResponses` prefetch key gave (None: not read).
+    questionnaire_responses: tuple[Resource, ...] | None = None
 
     @classmethod
     def from_resources(
