@@ -228,7 +228,9 @@ def test_a_prefetched_response_about_another_patient_is_never_used(tmp_path: Pat
         settings=settings,
         templates=declare_services(load_knowledge(), settings)[0].prefetch,
     )
-    assert record.questionnaire_responses == (other,)
+    # The whole key is set aside as another patient's (nothing to fetch it again from), and said so.
+    assert record.questionnaire_responses is None
+    assert any("another patient" in note for note in record.set_aside)
     assert ehr_answers(record, patient_id="pat-a", settings=settings) is None
 
 

@@ -122,7 +122,9 @@ def load_patient_record(
     unavailable: set[str] = set()
     for key, resolution in resolutions.items():
         got, complete, failure = _key_data(resolution, fetched.get(key))
-        if got is not None and key in fetched and holds_another_patient(got, patient_id):
+        # The responses' reader keeps only this patient's, whatever the server's search returned.
+        server_checked = key != QUESTIONNAIRE_RESPONSES_KEY
+        if got is not None and key in fetched and server_checked and holds_another_patient(got, patient_id):
             _mismatch(key, "fhir-server")  # what the server returned names another patient too
             set_aside.add(key)
             got, failure = None, "the FHIR server returned another patient's data"
