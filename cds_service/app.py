@@ -9,11 +9,13 @@ from typing import Any
 
 from flask import Flask
 
+from cds_service import startup
 from cds_service.api.auth import install_auth
 from cds_service.api.cors import install_cors
 from cds_service.api.errors import install_error_handlers
-from cds_service.api.observability import install_observability
+from cds_service.api.observability import configure_json_logging, install_observability
 from cds_service.api.routes import install_routes
+from cds_service.api.unread_body import DISCARD_FACTOR, DiscardUnreadBody
 from cds_service.check import install_check
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
@@ -65,9 +67,16 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the WSGI app; settings default to the `SPINE_CDS_` environment."""
+def create_app(settings: Settings | None = None, *, announce: bool = True) -> Flask:
+    """Build the WSGI app; settings default to the `SPINE_CDS_` environment.
+
+    `announce`: log the start-up warnings about how the service is exposed (auth off, ...). False in
+    a gunicorn worker (the master said them once) and in an in-process run that serves no one.
+    """
     settings = settings or Settings()
+    configure_json_logging(settings.log_level)  # before anything logs, the knowledge's warning first
+    if announce:
+        startup.announce(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["spine_cds.settings"] = settings
@@ -82,4 +91,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_smart(app)  # the SMART app (/smart/): the red-flag questions launched from the EHR
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
+    # A refused body is drained after the answer, so a client still sending it reads the 413.
+    app.wsgi_app = DiscardUnreadBody(  # type: ignore[method-assign]
+        app.wsgi_app, bound=DISCARD_FACTOR * settings.max_body_bytes
+    )
     return app

@@ -23,6 +23,17 @@ STORE_FAILURES = Counter(
     "Decision log or feedback writes that failed because the database was unavailable, by operation",
     ["operation"],
 )
+REJECTED_REQUESTS = Counter(
+    "spine_cds_rejected_requests_total",
+    "Hook calls refused as broken client requests (e.g. a REQUIRED context field missing), by reason",
+    ["reason"],
+)
+PATIENT_MISMATCH = Counter(
+    "spine_cds_patient_mismatch_total",
+    "Prefetch keys set aside because their data named another patient than context.patientId, by key "
+    "and where the data came from (prefetch, fhir-server)",
+    ["key", "source"],
+)
 CHECK_ANSWERS = Counter(
     "spine_cds_check_answers_total",
     "Red-flag check answers stored, by question (red-flag id) and answer (yes/no)",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from cds_service.cards import build_response
+from cds_service.cards import SET_ASIDE, build_response
 from cds_service.fhir.load import load_patient_record
 from cds_service.fhir.record import PatientRecord, Resource
 from cds_service.hooks.orders import candidate_orders
@@ -48,6 +48,16 @@ def consult_id_for(hook_instance: str, order_reference: str) -> str:
     return f"urn:uuid:{uuid.uuid5(CONSULT_NAMESPACE, f'{hook_instance}|{order_reference}')}"
 
 
+def _with_record_notes(decision: Decision, record: PatientRecord) -> Decision:
+    """The decision, also saying what the loader set aside (another patient's data), if anything."""
+    if not record.set_aside:
+        return decision
+    added = tuple(note for note in record.set_aside if note not in decision.not_checked)
+    # `set_aside` in extras: the card is shown even where imaging is supported and cards are quiet.
+    extras = {**decision.extras, SET_ASIDE: record.set_aside}
+    return replace(decision, not_checked=decision.not_checked + added, extras=extras)
+
+
 def evaluate_hook(
     *,
     hook: str,
@@ -68,12 +78,15 @@ def evaluate_hook(
     record = load_record(other_orders)
     answers = find_answers(orders) if find_answers is not None else {}
     decisions = tuple(
-        decide(
-            order,
+        _with_record_notes(
+            decide(
+                order,
+                record,
+                knowledge,
+                consult_id=consult_id_for(hook_instance, order.reference),
+                answers=answers.get(order.reference),
+            ),
             record,
-            knowledge,
-            consult_id=consult_id_for(hook_instance, order.reference),
-            answers=answers.get(order.reference),
         )
         for order in orders
     )

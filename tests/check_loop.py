@@ -24,6 +24,11 @@ def lumbar_mri_call(
     call = hook_call([service_request(MRI_LUMBAR, order_id=order_id)])
     prefetch = complete_prefetch()
     prefetch["patient"]["id"] = patient_id
+    # The whole record is this patient's: the service sets aside data that names another patient.
+    for value in prefetch.values():
+        for entry in (value or {}).get("entry", []):
+            entry["resource"]["subject"] = {"reference": f"Patient/{patient_id}"}
+    call["context"]["draftOrders"]["entry"][0]["resource"]["subject"] = {"reference": f"Patient/{patient_id}"}
     call["prefetch"] = prefetch
     call["context"]["patientId"] = patient_id
     return call

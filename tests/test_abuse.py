@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from cds_service import Settings, create_app
+from tests.fuzzing import examples
 from tests.hook_requests import (
     MRI_KNEE,
     MRI_LUMBAR,
@@ -39,7 +40,7 @@ XRAY_CERVICAL = {
 }
 BODY_LIMIT = 20_000
 FUZZ = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -77,7 +78,7 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", ABUSE_APP)
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_finds_no_server_error_and_answers_match_the_document(case: Any) -> None:
     case.call_and_validate(
         checks=[
@@ -91,7 +92,7 @@ def test_schemathesis_finds_no_server_error_and_answers_match_the_document(case:
 
 # --- hypothesis-generated hook bodies ----------------------------------------------------------
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
     json_scalars,
     lambda children: (

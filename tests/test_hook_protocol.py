@@ -18,6 +18,7 @@ from cds_service import Settings, create_app
 from tests.hook_requests import (
     MRI_KNEE,
     MRI_LUMBAR,
+    PATIENT_ID,
     SELECT_URL,
     SIGN_URL,
     hook_call,
@@ -213,12 +214,69 @@ def test_selections_that_match_no_draft_order_get_no_cards(client: FlaskClient) 
     assert response.get_json() == {"cards": []}
 
 
-def test_order_select_without_selections_or_draft_orders_gets_no_cards(client: FlaskClient) -> None:
+def test_an_empty_bundle_of_draft_orders_and_no_selection_yet_get_no_cards(client: FlaskClient) -> None:
     body = hook_call([])
-    body["context"] = {"patientId": "pat-1", "userId": "Practitioner/1"}
-    response = post(client, SELECT_URL, body)
-    assert response.status_code == 200
-    assert response.get_json() == {"cards": []}
+    body["context"]["draftOrders"] = {"resourceType": "Bundle", "entry": []}
+    body["context"]["selections"] = []
+    assert post(client, SELECT_URL, body).get_json() == {"cards": []}
+    del body["context"]["selections"]
+    body["hook"] = "order-sign"
+    body["context"]["draftOrders"] = {"resourceType": "Bundle"}  # no entry, no type
+    assert post(client, SIGN_URL, body).get_json() == {"cards": []}
+
+
+# --- a broken client never looks like "no advice" --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "dropped", "named"),
+    [
+        (SELECT_URL, ["selections"], "context.selections"),
+        (SELECT_URL, ["draftOrders"], "context.draftOrders"),
+        (SELECT_URL, ["selections", "draftOrders"], "context.selections, context.draftOrders"),
+        (SIGN_URL, ["draftOrders"], "context.draftOrders"),
+    ],
+)
+def test_an_order_hook_without_its_required_context_is_400_naming_the_field(
+    client: FlaskClient, url: str, dropped: list[str], named: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What a third-party client library sends today: its context model drops both fields, and a
+    # cauda equina patient would get no card and no trace anywhere.
+    body = hook_call([service_request(MRI_LUMBAR)], hook="order-sign" if url == SIGN_URL else "order-select")
+    for name in dropped:
+        body["context"].pop(name, None)
+    caplog.set_level(logging.WARNING, logger="cds_service")
+    outcome = assert_outcome(post(client, url, body), 400)
+    assert named in outcome["issue"][0]["details"]["text"]
+    assert named in outcome["issue"][0]["diagnostics"]
+    refusals = [r for r in caplog.records if r.getMessage().startswith("hook call refused")]
+    assert [r.missing for r in refusals] == [named.split(", ")]  # type: ignore[attr-defined]
+    assert PATIENT_ID not in caplog.text
+
+
+def test_a_null_draft_orders_is_missing_too(client: FlaskClient) -> None:
+    body = hook_call([service_request(MRI_LUMBAR)], hook="order-sign")
+    body["context"]["draftOrders"] = None
+    assert (
+        "context.draftOrders" in assert_outcome(post(client, SIGN_URL, body), 400)["issue"][0]["diagnostics"]
+    )
+
+
+def test_refused_calls_are_counted_by_missing_field_in_metrics(client: FlaskClient) -> None:
+    def refused(reason: str) -> float:
+        for line in client.get("/metrics").get_data(as_text=True).splitlines():
+            if line.startswith(f'spine_cds_rejected_requests_total{{reason="{reason}"}}'):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = refused("missing-context-selections"), refused("missing-context-draftOrders")
+    body = hook_call([service_request(MRI_LUMBAR)])
+    del body["context"]["selections"]
+    post(client, SELECT_URL, body)
+    del body["context"]["draftOrders"]
+    post(client, SELECT_URL, body)
+    after = refused("missing-context-selections"), refused("missing-context-draftOrders")
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
 
 
 def test_junk_in_draft_orders_is_ignored(client: FlaskClient) -> None:

@@ -214,11 +214,7 @@ def install_auth(app: Flask) -> None:
     """Require a valid client JWT on every route except probes, metrics, the API document and preflight."""
     settings: Settings = app.extensions["spine_cds.settings"]
     if settings.auth == "off":
-        log.warning(
-            "CLIENT AUTHENTICATION IS OFF (SPINE_CDS_AUTH=off): anyone who can reach this service "
-            "can call it. Use this for local development only."
-        )
-        return
+        return  # said once at start-up (cds_service.startup)
     verifier = build_verifier(settings, SeenTokens(get_store(app)))
     if not verifier.registry.issuers:
         log.error(

@@ -30,8 +30,7 @@ def install_cors(app: Flask) -> None:
     if not origins:
         return
     wildcard = "*" in origins
-    if wildcard:
-        log.warning("CORS allows any origin (SPINE_CDS_CORS_ORIGINS contains '*')")
+    if wildcard:  # said once at start-up (cds_service.startup)
         origins = ["*"]
     CORS(
         app,

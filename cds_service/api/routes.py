@@ -8,6 +8,7 @@ only has to be one of the order hooks.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, TypeVar
 
 import orjson
@@ -22,16 +23,18 @@ from cds_service.hooks.request import (
     HookRequest,
     OrderContext,
     describe_errors,
+    missing_context,
 )
 from cds_service.hooks.services import CdsService, declare_services, discovery_document, find_service
 from cds_service.knowledge import Knowledge
-from cds_service.metrics import DECISIONS
+from cds_service.metrics import DECISIONS, REJECTED_REQUESTS
 from cds_service.pipeline import evaluate_call
 from cds_service.settings import Settings
 from cds_service.store import get_store
 
 SERVICES_KEY = "spine_cds.services"
 HOOK_ENDPOINT = "hooks.call_service"  # tests check every 200 answer of this endpoint against the spec
+log = logging.getLogger(__name__)
 TOO_DEEP = "The request nests JSON too deeply to be read"
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -73,6 +76,18 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
 
 
+def _read_at_most(stream: Any, size: int) -> bytes:
+    """Up to `size` bytes of a stream that ends (a server may return fewer bytes per read)."""
+    parts = []
+    while size > 0:
+        part = stream.read(size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
 def _json_object(limit: int) -> dict[str, Any]:
     """The request body as a JSON object: 415 when not JSON, 413 over the limit, 400 when malformed."""
     if not _is_json(request.mimetype):
@@ -83,8 +98,12 @@ def _json_object(limit: int) -> dict[str, Any]:
     if length is not None and not request.environ.get("wsgi.input_terminated"):
         # The declared length in one read: werkzeug's 64 KB-chunk reader costs 4 ms on a 4 MB prefetch.
         raw = request.environ["wsgi.input"].read(length)
+    elif request.environ.get("wsgi.input_terminated"):
+        # The server ends the stream (gunicorn always; chunked bodies too): one byte over the limit
+        # is enough to refuse. (werkzeug's reader would stop silently at the limit: a cut body, 400.)
+        raw = _read_at_most(request.environ["wsgi.input"], limit + 1)
     else:
-        raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH also bounds bodies sent without a length
+        raw = request.get_data(cache=False)  # no length and no end: what the server has, if anything
     if len(raw) > limit:
         raise PayloadTooLarge(f"The body is over the {limit}-byte limit")
     try:
@@ -112,6 +131,26 @@ def list_services() -> dict[str, Any]:
     return discovery_document(current_app.extensions[SERVICES_KEY]).to_json()
 
 
+def _refuse_missing_context(service: CdsService, context: dict[str, Any]) -> None:
+    """400 naming the REQUIRED context the call lacks; logged and counted, never a silent "no cards"."""
+    missing = missing_context(service.hook, context)
+    if not missing:
+        return
+    for name in missing:
+        REJECTED_REQUESTS.labels(reason=f"missing-context-{name}").inc()
+    fields = ", ".join(f"context.{name}" for name in missing)
+    log.warning(
+        "hook call refused: %s missing",
+        fields,
+        extra={"service": service.id, "missing": [f"context.{name}" for name in missing]},
+    )
+    raise BadRequest(
+        f"The {service.hook} call lacks {fields}, which CDS Hooks 2.0 makes required: "
+        "without it the service cannot tell which orders to advise on",
+        diagnostics=f"{fields}: required by the {service.hook} hook (an empty Bundle or list is accepted)",
+    )
+
+
 @hooks.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     """A hook call: validate the envelope, run the pipeline, log the decisions, answer the cards."""
@@ -124,6 +163,7 @@ def call_service(service_id: str) -> Response:
             diagnostics=f"hook: expected one of {sorted(ORDER_HOOKS)}",
         )
     context = _validated(OrderContext, call.context, where="context.")
+    _refuse_missing_context(service, call.context)
 
     # Only absurd client JSON trips recursion (no FHIR resource nests hundreds of levels deep); a
     # depth check on every body would cost more than a whole call on a large record.

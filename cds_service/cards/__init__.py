@@ -20,6 +20,8 @@ from cds_service.settings import Settings
 
 # Response extension key under which the sandbox (and PAMA-era clients) read systemActions.
 MIRROR_KEY = "systemActions"
+# Decision.extras key: notes on record data set aside because it named another patient.
+SET_ASIDE = "set_aside"
 
 
 @cache
@@ -36,13 +38,14 @@ def build_card(
     hook: str,
     draft: Resource | None = None,
 ) -> Card | None:
-    """The one card for a decision, or None when imaging is supported, nothing is to add and quiet.
+    """The one card for a decision, or None when imaging is supported, nothing is to add and quiet
+    (never when part of the record was set aside as another patient's).
 
     `draft` is the order `pruned` of empty values, when the caller already has it for this response.
     """
     plan = plan_card(decision)
-    if plan.indicator is None and settings.quiet_when_supported:
-        return None
+    if plan.indicator is None and settings.quiet_when_supported and SET_ASIDE not in decision.extras:
+        return None  # quiet, unless another patient's data came with the call: the GP must hear of it
     texts = RecordTexts()
     facts = card_facts(
         decision, knowledge, hook=hook, suggested=suggested_words(decision.order.regions), texts=texts

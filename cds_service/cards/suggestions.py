@@ -74,7 +74,7 @@ def pathway_plan(decision: Decision) -> CardPlan:
 
 def _new_request(decision: Decision, code: OrderableCode, draft: Resource) -> dict[str, Any]:
     """A draft ServiceRequest for the same patient, requester and encounter as the imaging order."""
-    intent = decision.order.resource.get("intent")
+    intent = draft.get("intent")  # from the pruned draft: an empty intent is no intent
     request: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "status": "draft",

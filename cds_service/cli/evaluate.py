@@ -10,9 +10,12 @@ import argparse
 import html
 import json
 import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from cds_service.app import create_app
 from cds_service.cards.decision_extension import read_decision
@@ -40,8 +43,11 @@ def register(sub: Any) -> None:
 
 
 def call_in_process(request: dict[str, Any], settings: Settings) -> tuple[int, Any]:
-    """POST the request to the service through the real app; (status, JSON body)."""
-    client = create_app(settings).test_client()
+    """POST the request to the service through the real app; (status, JSON body).
+
+    Nothing is served: the app says nothing about exposure (auth off is this run's own choice).
+    """
+    client = create_app(settings, announce=False).test_client()
     response = client.post(f"/cds-services/{service_id_for(request)}", json=request)
     return response.status_code, response.get_json(silent=True)
 
@@ -126,8 +132,17 @@ def run(args: argparse.Namespace) -> int:
         return 1
     with tempfile.TemporaryDirectory() as scratch:
         # A throwaway decision log: evaluating a sample is not a real consultation.
-        settings = Settings().model_copy(
-            update={"auth": "off", "database_url": f"sqlite:///{Path(scratch) / 'evaluate.sqlite'}"}
+        configured = Settings()
+        # Keys for this run only where none are set: nothing it signs or hashes outlives it.
+        throwaway = SecretStr(secrets.token_urlsafe(32))
+        settings = configured.model_copy(
+            update={
+                "auth": "off",
+                "database_url": f"sqlite:///{Path(scratch) / 'evaluate.sqlite'}",
+                "log_level": "WARNING",  # no access log line for the one in-process call
+                "secret_key": configured.secret_key or throwaway,
+                "patient_hash_key": configured.patient_hash_key or throwaway,
+            }
         )
         status, body = call_in_process(sample.request, settings)
     if args.json or status != 200 or not isinstance(body, dict):

@@ -9,8 +9,11 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from pydantic import SecretStr
 
+from cds_service import startup
+from cds_service.api.observability import JsonLogFormatter, configure_json_logging
 from cds_service.app import create_app, freeze_startup_heap
 from cds_service.settings import Settings
 
@@ -32,6 +35,16 @@ def with_server_keys(settings: Settings) -> Settings:
             )
             update[name] = SecretStr(secrets.token_urlsafe(32))
     return settings.model_copy(update=update) if update else settings
+
+
+class JsonGunicornLogger(Logger):
+    """gunicorn's own lines (listening, worker booted, worker timed out...) as JSON, like the service's."""
+
+    def setup(self, cfg: Any) -> None:
+        """gunicorn's handlers, each writing JSON lines."""
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.setFormatter(JsonLogFormatter())
 
 
 class ProductionServer(BaseApplication):
@@ -84,7 +97,15 @@ def run(args: argparse.Namespace) -> int:
         "timeout": args.timeout,
         "accesslog": None,  # the app logs one JSON line per request itself, without patient data
         "errorlog": "-",
+        "logger_class": JsonGunicornLogger,
+        # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): nodes on one
+        # host would take it from each other, and nothing here uses it.
+        "control_socket_disable": True,
     }
+    # Said once here, in the master, as JSON: the workers forked from it inherit the loaded
+    # knowledge and the server's keys, and stay quiet.
+    configure_json_logging(settings.log_level)
     keyed = with_server_keys(settings)
-    ProductionServer(lambda: create_app(keyed), options).run()
+    startup.announce_for_workers(keyed)
+    ProductionServer(lambda: create_app(keyed, announce=False), options).run()
     return 0

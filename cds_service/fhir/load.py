@@ -14,7 +14,7 @@ from typing import Any
 
 from cds_service.errors import Forbidden, PreconditionFailed
 from cds_service.fhir.client import FetchResult, allowed_server, fetch_all
-from cds_service.fhir.prefetch import Present, Resolution, resolve_prefetch
+from cds_service.fhir.prefetch import Present, Refetch, Resolution, resolve_prefetch
 from cds_service.fhir.queries import (
     KEY_CATEGORY,
     PREFETCH_TEMPLATES,
@@ -24,6 +24,8 @@ from cds_service.fhir.queries import (
     fill_template,
 )
 from cds_service.fhir.record import PatientRecord, Resource
+from cds_service.fhir.same_patient import holds_another_patient
+from cds_service.metrics import PATIENT_MISMATCH
 from cds_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,9 @@ def load_patient_record(
     """The patient's record for this hook call; raises PreconditionFailed (412) when the required
     keys cannot be had and Forbidden (403) when a fetch would go to a server not allowlisted."""
     resolutions = resolve_prefetch(prefetch, templates)
+    patient_id = context.get("patientId")
+    patient_id = patient_id if isinstance(patient_id, str) else ""
+    set_aside = _set_aside_other_patients(resolutions, patient_id)
     fetched, failures = _fetched_by_key(
         resolutions,
         context=context,
@@ -117,8 +122,16 @@ def load_patient_record(
     unavailable: set[str] = set()
     for key, resolution in resolutions.items():
         got, complete, failure = _key_data(resolution, fetched.get(key))
+        # The responses' reader keeps only this patient's, whatever the server's search returned.
+        server_checked = key != QUESTIONNAIRE_RESPONSES_KEY
+        if got is not None and key in fetched and server_checked and holds_another_patient(got, patient_id):
+            _mismatch(key, "fhir-server")  # what the server returned names another patient too
+            set_aside.add(key)
+            got, failure = None, "the FHIR server returned another patient's data"
         if failure is not None:
             failures[key] = failure
+        if key in set_aside and key in failures:
+            failures[key] = f"the prefetch held another patient's data; {failures[key]}"
         if got is None:
             continue
         resources_by_key[key] = got
@@ -153,4 +166,34 @@ def load_patient_record(
         draft_orders=other_orders,
     )
     record.questionnaire_responses = tuple(responses) if responses is not None else None
+    if set_aside:
+        record.set_aside = (_set_aside_note(set_aside, refetched=set_aside.isdisjoint(failures)),)
     return record
+
+
+def _mismatch(key: str, source: str) -> None:
+    """Count and log a prefetch key set aside for naming another patient (no patient id logged)."""
+    PATIENT_MISMATCH.labels(key=key, source=source).inc()
+    log.warning(
+        "prefetch key %s set aside: its data names another patient than context.patientId",
+        key,
+        extra={"key": key, "source": source},
+    )
+
+
+def _set_aside_other_patients(resolutions: dict[str, Resolution], patient_id: str) -> set[str]:
+    """Turn each supplied key whose data names another patient into a key to fetch; the keys."""
+    set_aside = set()
+    for key, resolution in resolutions.items():
+        if isinstance(resolution, Present) and holds_another_patient(resolution.resources, patient_id):
+            _mismatch(key, "prefetch")
+            resolutions[key] = Refetch("another-patient")
+            set_aside.add(key)
+    return set_aside
+
+
+def _set_aside_note(keys: set[str], *, refetched: bool) -> str:
+    """What the card says: part of the record named another patient and was not used."""
+    parts = ", ".join(sorted({KEY_CATEGORY.get(key, key) for key in keys}))
+    then = "read from the FHIR server instead" if refetched else "so it was not checked"
+    return f"part of the record sent with this request ({parts}) was about another patient: set aside, {then}"

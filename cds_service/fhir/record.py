@@ -7,6 +7,7 @@ the resources whose codes they look up.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -61,13 +62,15 @@ def concept_text(concept: Any) -> str:
 
 
 def pruned(value: Any) -> Any:
-    """Parsed JSON without null or empty values: `value` itself when it has none, else `pruned_copy`.
+    """Parsed JSON without null, empty or non-finite values: `value` itself when it has none, else
+    `pruned_copy`.
 
     What it returns may be `value` itself: share it, never change it (copy the level you change).
     """
     # Most orders have nothing to prune, and copying them was most of what building their actions
-    # allocated. Their JSON text (orjson, in C) then shows no null, "", {} or []; a false alarm
-    # (such text inside a string) or what orjson cannot encode only costs the copy.
+    # allocated. Their JSON text (orjson, in C) then shows no null, "", {} or []; orjson writes the
+    # NaN and Infinity that `json.loads` accepts as null, so they are seen too. A false alarm (such
+    # text inside a string) or what orjson cannot encode only costs the copy.
     try:
         text = orjson.dumps(value)
     except orjson.JSONEncodeError:  # not plain JSON, or nested deeper than orjson goes
@@ -78,9 +81,10 @@ def pruned(value: Any) -> Any:
 
 
 def pruned_copy(value: Any) -> Any:
-    """A deep copy without null or empty values, which FHIR JSON (and CDS Hooks) forbid.
+    """A deep copy without null, empty or non-finite values, which FHIR JSON (and CDS Hooks) forbid.
 
-    Real clients send `code.coding: [{}]` or `note: []`; a resource we send back must not.
+    Real clients send `code.coding: [{}]` or `note: []`; a resource we send back must not. NaN and
+    Infinity (not JSON, but read by the lenient parser) would be written back as null: dropped too.
     """
     if isinstance(value, dict):
         out = {}
@@ -98,11 +102,14 @@ _EMPTY = object()
 
 
 def _pruned_item(item: Any) -> Any:
-    """An element's pruned copy, or _EMPTY when it is null, "" or (once pruned) an empty object or list."""
+    """An element's pruned copy, or _EMPTY when it is null, "", NaN, infinite or (once pruned) an
+    empty object or list."""
     # Scalars are returned as they are without a call: a card copies the order two or three times.
     if isinstance(item, (dict, list)):
         copied = pruned_copy(item)
         return copied if copied else _EMPTY
+    if isinstance(item, float):
+        return item if math.isfinite(item) else _EMPTY
     return _EMPTY if item is None or item == "" else item
 
 
@@ -151,6 +158,8 @@ class PatientRecord:
     unavailable: frozenset[str] = frozenset()
     draft_orders: tuple[Resource, ...] = ()
     _by_code: dict[tuple[str, str], list[Resource]] = field(default_factory=dict, repr=False)
+    # Plain-language notes for the card: data sent for this call that was not used (another patient's).
+    set_aside: tuple[str, ...] = ()
     # The QuestionnaireResponses the `questionnaireResponses` prefetch key gave (None: not read).
     questionnaire_responses: tuple[Resource, ...] | None = None
 

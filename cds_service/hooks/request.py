@@ -98,12 +98,28 @@ class HookRequest(_Lenient):
         return self.fhirAuthorization.access_token.get_secret_value()
 
 
+# What CDS Hooks 2.0 makes REQUIRED in an order hook's context besides patientId and userId, by
+# the hook of the service called: a call without them comes from a broken client, and answering
+# it with no cards would look like "no advice" (see `missing_context`).
+REQUIRED_ORDER_CONTEXT = {ORDER_SELECT: ("selections", "draftOrders"), ORDER_SIGN: ("draftOrders",)}
+
+
+def missing_context(service_hook: str, context: dict[str, Any]) -> list[str]:
+    """The REQUIRED context fields the call leaves out (absent or null), for the service's hook.
+
+    Only absence counts: an empty Bundle of draft orders, an empty selections list, a Bundle without
+    `type` or junk entries are what real clients send, and stay accepted.
+    """
+    return [name for name in REQUIRED_ORDER_CONTEXT.get(service_hook, ()) if context.get(name) is None]
+
+
 class OrderContext(_Lenient):
     """order-select / order-sign context.
 
-    Only `patientId` is enforced: without it nothing can be said about anyone. A missing `userId`,
-    `selections` or `draftOrders` means there is nothing to advise on, not a broken call;
-    `draftOrders` stays raw because real clients send Bundles R4 would reject.
+    `patientId` is enforced here: without it nothing can be said about anyone; `selections` and
+    `draftOrders` are checked by `missing_context` against the hook of the service called. A missing
+    `userId` does not stop the call; `draftOrders` stays raw because real clients send Bundles R4
+    would reject.
     """
 
     patientId: NonEmpty

@@ -20,11 +20,7 @@ _EXTENSION = "spine_cds.store"
 def _patient_hash_key(settings: Settings) -> bytes:
     if settings.patient_hash_key is not None:
         return settings.patient_hash_key.get_secret_value().encode()
-    log.warning(
-        "SPINE_CDS_PATIENT_HASH_KEY is not set: patient ids are hashed with a random key for this "
-        "process only, so the log cannot link one patient's decisions across restarts or nodes"
-    )
-    return secrets.token_bytes(32)
+    return secrets.token_bytes(32)  # said once at start-up (cds_service.startup)
 
 
 def open_store(settings: Settings) -> DecisionStore:
