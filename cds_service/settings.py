@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
     mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
 
+    # Web pages (dashboard, red-flag check): the key signing their cookies and tokens, the same on
+    # every node. Unset: a random per-process key (a loud warning), so sessions end at a restart.
+    secret_key: SecretStr | None = None
+    # The clinical lead's dashboard: off unless a users file is named (`spine-cds users add`).
+    dashboard_users: str | None = None
+    dashboard_session_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    tariff_file: str | None = None  # replaces the knowledge tariff (knowledge/tariff.json) of the cost panel
+
     @field_validator("fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:

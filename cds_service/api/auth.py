@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 from cds_service.api.errors import outcome_response
 from cds_service.api.issuers import (
@@ -229,11 +229,15 @@ def install_auth(app: Flask) -> None:
     def _authenticate() -> Response | None:
         if request.method == "OPTIONS" or request.path in PUBLIC_PATHS:
             return None
+        if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
+            # The dashboard's own sign-in (a session cookie) guards it; no client JWT opens it,
+            # and no other path accepts that cookie instead of a JWT.
+            return None
         token = _bearer_token()
         try:
             if token is None:
                 raise AuthFailure("missing-token")
-            verifier.verify(token, audience=public_url + request.path)
+            g.client_claims = verifier.verify(token, audience=public_url + request.path)
         except StoreUnavailable as outage:
             AUTH_FAILURES.labels(reason="replay-store-unavailable").inc()
             log.error(

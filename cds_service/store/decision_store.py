@@ -88,8 +88,12 @@ class DecisionStore:
         patient_id: str | None,
         decisions: Sequence[Decision],
         response: HookResponse,
+        client_id: str | None = None,
+        tenant: str | None = None,
     ) -> None:
-        """Record each decision with its card; never raises, because the GP's advice comes first."""
+        """Record each decision with its card; never raises, because the GP's advice comes first.
+
+        `client_id` / `tenant`: the verified client JWT's `iss` and `tenant` claims, if any."""
         if not decisions:
             return
         if time.monotonic() < self._log_paused_until:
@@ -105,6 +109,8 @@ class DecisionStore:
                 decisions=decisions,
                 response=response,
                 now=datetime.now(UTC),
+                client_id=client_id,
+                tenant=tenant,
             )
             self.migrate()
             self._decision_writer.write(rows)

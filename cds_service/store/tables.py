@@ -37,6 +37,13 @@ decisions = sa.Table(
     sa.Column("red_flags", sa.JSON(), nullable=False),
     sa.Column("not_checked", sa.JSON(), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # Who asked (migration 0004): the client JWT's `iss` and `tenant` (null with auth off), and
+    # what each suggestion shown does ({suggestion uuid: kind}, e.g. "cancel-order").
+    sa.Column("client_id", sa.String(300), nullable=True),
+    sa.Column("tenant", sa.String(200), nullable=True),
+    sa.Column("suggestion_kinds", sa.JSON(), nullable=True),
+    sa.Index("ix_decisions_decided_at_pathway", "decided_at", "pathway", "modality"),
+    sa.Index("ix_decisions_client_decided_at", "client_id", "tenant", "decided_at"),
     # A retried hook call (same hookInstance, same order) is logged once.
     sa.UniqueConstraint("consult_id", "service_id", name="uq_decisions_consult_service"),
 )
@@ -59,6 +66,7 @@ feedback = sa.Table(
     sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("item_key", name="uq_feedback_item_key"),
+    sa.Index("ix_feedback_card_outcome_at", "card_uuid", "outcome_at", "id"),
 )
 
 seen_tokens = sa.Table(
