@@ -19,7 +19,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_wtf.csrf import CSRFError
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 
 from cds_service.dashboard.charts import Series, legend, stacked_columns, stacked_rows
@@ -79,8 +79,13 @@ def _plain_page(title: str, message: str, status: int) -> tuple[str, int]:
     return render_template("dashboard/message.html", title=title, message=message), status
 
 
-@dashboard.errorhandler(CSRFError)
-def _csrf_failed(_error: CSRFError) -> tuple[str, int]:
+def _csrf_refused(form: FlaskForm) -> bool:
+    """Validate a POSTed form; True when its CSRF token is missing or wrong (nothing may be done)."""
+    form.validate()
+    return bool(form.errors.get("csrf_token"))
+
+
+def _csrf_failed() -> tuple[str, int]:
     log.warning("dashboard form refused: missing or invalid CSRF token path=%s", request.path)
     return _plain_page(
         "Form not accepted",
@@ -111,7 +116,9 @@ def sign_in() -> Any:
     form = SignInForm()
     error = None
     status = 200
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST" and _csrf_refused(form):
+        return _csrf_failed()
+    if request.method == "POST" and not form.errors:
         name = form.username.data or ""
         keys = (f"address:{client_address()}", f"user:{name}")
         wait = _failures().retry_after(*keys)
@@ -144,9 +151,8 @@ def sign_in() -> Any:
 @dashboard.post("/logout")
 def sign_out() -> Any:
     """End the session (a POST with the page's CSRF token)."""
-    form = SignOutForm()
-    if not form.validate_on_submit():  # flask-wtf raises CSRFError on a bad token; this is the rest
-        return _plain_page("Form not accepted", "Nothing was done.", 400)
+    if _csrf_refused(SignOutForm()):
+        return _csrf_failed()
     name = signed_in_user()
     session.clear()
     if name is not None:

@@ -1,0 +1,137 @@
+"""The clinical lead's dashboard over the log filled by real hook and feedback calls (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service import Settings, create_app
+from cds_service.cards.suggestions import pathway_plan
+from cds_service.dashboard import query
+from cds_service.rules.model import Modality, Pathway, RedFlagId
+from tests.card_decisions import decision
+from tests.dashboard_log import ExpectedFigures, fill_log
+from tests.dashboard_pages import figure, sign_in, totals, users_file
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The decision log on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> FlaskClient:
+    """The service with the dashboard on (auth off for the hook calls that fill the log)."""
+    settings = Settings(
+        auth="off", database_url=database_url, dashboard_users=users_file(tmp_path), secret_key="test-secret"
+    )
+    return create_app(settings).test_client()
+
+
+@pytest.fixture
+def expected(client: FlaskClient) -> ExpectedFigures:
+    """Every sample through the hook endpoint, with feedback on its cards."""
+
+    def post(path: str, body: dict[str, object]) -> tuple[int, object]:
+        response = client.post(path, json=body)
+        return response.status_code, response.get_json()
+
+    return fill_log(post)
+
+
+def test_signed_in_lead_sees_the_totals_of_the_calls_made(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    assert sign_in(client) == 303
+    page = client.get("/dashboard").text
+    assert totals(page) == (
+        expected.decisions,
+        expected.cards,
+        expected.accepted,
+        expected.overridden,
+        expected.no_feedback,
+    )
+    assert expected.decisions >= 17 and expected.overridden >= 2 and expected.accepted >= 2
+    for pathway, n in expected.by_pathway.items():
+        label = pathway.replace("-", " ").capitalize()
+        assert f'<tr><th scope="row">{label}</th><td>{n}</td>' in page
+
+
+def test_every_overridden_emergency_and_cancer_card_is_on_the_watch_list(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    sign_in(client)
+    page = client.get("/dashboard").text
+    assert int(figure(page, "watch-count")) == len(expected.watched_consults)
+    for consult in expected.watched_consults:
+        assert consult in page
+    assert "Patient circumstances (with a comment, not stored)" in page
+    assert "seen in clinic" not in page  # the GP's free text is never stored
+
+
+def test_csv_export_has_one_line_per_decision_in_range_and_no_patient_identifier(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    sign_in(client)
+    response = client.get("/dashboard/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == expected.decisions
+    outcomes = [row["card_outcome"] for row in rows]
+    assert outcomes.count("accepted") == expected.accepted
+    assert outcomes.count("overridden") == expected.overridden
+    assert {row["consult_id"] for row in rows} >= set(expected.watched_consults)
+    assert not {"patient_hash", "patient_id", "patient"} & set(rows[0])
+
+
+def test_a_range_before_the_calls_shows_no_orders_and_exports_no_rows(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    sign_in(client)
+    last_year = (datetime.now(UTC) - timedelta(days=400)).date()
+    dates = f"from={last_year - timedelta(days=30)}&to={last_year}"
+    assert totals(client.get(f"/dashboard?{dates}").text) == (0, 0, 0, 0, 0)
+    lines = client.get(f"/dashboard/export.csv?{dates}").text.splitlines()
+    assert len(lines) == 1  # the header only
+    assert expected.decisions > 0
+
+
+def test_accepted_cards_are_counted_as_imaging_changed(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    sign_in(client)
+    page = client.get("/dashboard").text
+    kinds = expected.accepted_kinds
+    cancelled = kinds["cancel-order"] + kinds["refer-physiotherapy"]
+    assert f"Orders cancelled (or replaced by a referral)</th><td>{cancelled}</td>" in page
+    to_xray = kinds["switch-to-xray"]
+    assert cancelled and to_xray
+    assert f"MRI or CT changed to X-ray</th><td>{to_xray}</td>" in page
+
+
+def test_the_print_view_has_the_same_figures_and_no_forms(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    sign_in(client)
+    page = client.get("/dashboard/print").text
+    assert int(figure(page, "total-decisions")) == expected.decisions
+    assert "<form" not in page
+
+
+def test_a_card_never_offers_more_suggestions_than_the_dashboard_reads() -> None:
+    plans = [
+        pathway_plan(decision(pathway, modality, flags=flags))
+        for pathway in Pathway
+        for modality in Modality
+        for flags in (None, (RedFlagId.INFLAMMATORY_BACK_PAIN,))
+    ]
+    assert max(len(plan.suggestion_keys) for plan in plans) <= query.MAX_SUGGESTIONS
