@@ -132,18 +132,19 @@ def _changes(rows: list[Any], tariff: Tariff) -> list[ImagingChange]:
 def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figures:
     """Run the aggregate queries for the filters and shape them into the page's panels."""
     with engine.connect() as connection:
-        weekly = query.weekly_counts(connection, filters)
+        daily = query.daily_counts(connection, filters)
         outcome_rows = query.outcome_counts(connection, filters)
         flag_rows = query.red_flag_counts(connection, filters)
         watch_rows = query.watch_list(connection, filters)
 
-    clients = sorted({Client(r.client_id, r.tenant) for r in weekly}, key=lambda c: c.label)
+    clients = sorted({Client(r.client_id, r.tenant) for r in daily}, key=lambda c: c.label)
     by_pathway: dict[date, Counter[str]] = defaultdict(Counter)
     by_modality: dict[date, Counter[str]] = defaultdict(Counter)
-    for row in weekly:
+    for row in daily:
         if filters.client is not None and Client(row.client_id, row.tenant) != filters.client:
             continue
-        week = _as_date(row.week)
+        day = _as_date(row.day)
+        week = day - timedelta(days=day.weekday())
         by_pathway[week][row.pathway] += row.n
         by_modality[week][row.modality] += row.n
 
@@ -175,7 +176,7 @@ def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figure
             modality=row.modality,
             red_flags=list(row.red_flags or []),
             reason=_reason_label(row),
-            comment_given=bool(row.has_comment),
+            comment_given=bool(row.override_has_comment),
             consult_id=row.consult_id,
         )
         for row in watch_rows[: query.WATCH_LIST_LIMIT]

@@ -1,9 +1,10 @@
 """The dashboard's figures, aggregated by the database (SQLAlchemy Core GROUP BY), never row by row.
 
-A card's outcome is its latest feedback (as in `spine-cds report`); a card without feedback is
-"no feedback". What an accepted card changed is read from the decision's `suggestion_kinds`
-({suggestion uuid: kind}) at the uuids the client reported as accepted. No query reads a
-patient identifier.
+Every figure comes from the `decisions` table alone: a card's latest feedback is copied onto its
+decision when stored (cds_service/store/card_outcome.py), so no query joins the feedback log. A card
+without feedback is "no feedback". What an accepted card changed is read from the decision's
+`suggestion_kinds` ({suggestion uuid: kind}) at the uuids the client reported as accepted. No
+query reads a patient identifier.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 
 from cds_service.store import tables
 
-d, f = tables.decisions, tables.feedback
+d = tables.decisions
 
 # A card offers at most this many suggestions (cds_service/cards/suggestions.py; a test checks it),
 # so the accepted kinds of a card are read from the first two accepted uuids.
@@ -83,40 +84,11 @@ def _equal_or_null(column: sa.Column[Any], value: str | None) -> sa.ColumnElemen
     return column.is_(None) if value is None else column == value
 
 
-def week_start(dialect: str) -> sa.ColumnElement[Any]:
-    """The Monday (UTC) of each decision's week."""
+def day_of(dialect: str) -> sa.ColumnElement[Any]:
+    """The (UTC) day of each decision: the weekly chart groups days, Python folds them into weeks."""
     if dialect == "postgresql":
-        return sa.cast(sa.func.date_trunc("week", sa.func.timezone("UTC", d.c.decided_at)), sa.Date)
-    return sa.func.date(d.c.decided_at, "weekday 0", "-6 days")
-
-
-def latest_feedback() -> sa.Subquery:
-    """Each card's latest feedback item (no later item exists for the same card)."""
-    later = f.alias("later")
-    newer_exists = (
-        sa.select(sa.literal(1))
-        .where(
-            later.c.card_uuid == f.c.card_uuid,
-            sa.or_(
-                later.c.outcome_at > f.c.outcome_at,
-                sa.and_(later.c.outcome_at == f.c.outcome_at, later.c.id > f.c.id),
-            ),
-        )
-        .exists()
-    )
-    return (
-        sa.select(
-            f.c.card_uuid,
-            f.c.outcome,
-            f.c.accepted_suggestions,
-            f.c.override_system,
-            f.c.override_code,
-            f.c.override_display,
-            f.c.has_comment,
-        )
-        .where(~newer_exists)
-        .subquery("latest")
-    )
+        return sa.cast(sa.func.timezone("UTC", d.c.decided_at), sa.Date)
+    return sa.func.substr(d.c.decided_at, 1, 10)  # SQLite keeps UTC times as ISO text
 
 
 def _json_text_at(column: Any, index: int, dialect: str) -> sa.ColumnElement[Any]:
@@ -131,14 +103,14 @@ def _json_value_of(column: Any, key: sa.ColumnElement[Any], dialect: str) -> sa.
     return sa.func.json_extract(column, sa.literal('$."') + key + sa.literal('"'))
 
 
-def accepted_kinds(latest: sa.Subquery, dialect: str) -> list[sa.ColumnElement[Any]]:
+def accepted_kinds(dialect: str) -> list[sa.ColumnElement[Any]]:
     """The kinds ("cancel-order", ...) of a card's accepted suggestions, one column per position."""
     return [
         sa.case(
             (
-                latest.c.outcome == "accepted",
+                d.c.outcome == "accepted",
                 _json_value_of(
-                    d.c.suggestion_kinds, _json_text_at(latest.c.accepted_suggestions, i, dialect), dialect
+                    d.c.suggestion_kinds, _json_text_at(d.c.accepted_suggestions, i, dialect), dialect
                 ),
             ),
             else_=None,
@@ -147,39 +119,31 @@ def accepted_kinds(latest: sa.Subquery, dialect: str) -> list[sa.ColumnElement[A
     ]
 
 
-def weekly_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
-    """(week, modality, pathway, client_id, tenant, decisions) for the range, every client."""
-    week = week_start(connection.dialect.name).label("week")
+def daily_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
+    """(day, modality, pathway, client_id, tenant, decisions) for the range, every client."""
+    day = day_of(connection.dialect.name).label("day")
+    groups = [day, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant]
     query = (
-        sa.select(week, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant, sa.func.count().label("n"))
+        sa.select(*groups, sa.func.count().label("n"))
         .where(d.c.decided_at >= filters.start, d.c.decided_at < filters.end)
-        .group_by(week, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant)
+        .group_by(*groups)
     )
     return list(connection.execute(query))
 
 
 def outcome_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
-    """Cards by pathway, modality, shown, latest outcome, override reason and accepted kinds."""
-    dialect = connection.dialect.name
-    latest = latest_feedback()
-    outcome = sa.func.coalesce(latest.c.outcome, NO_FEEDBACK).label("outcome")
-    kinds = accepted_kinds(latest, dialect)
+    """Decisions by pathway, modality, card shown, card outcome, override reason and accepted kinds."""
+    outcome = sa.func.coalesce(d.c.outcome, NO_FEEDBACK).label("outcome")
     groups = [
         d.c.pathway,
         d.c.modality,
         d.c.card_shown,
         outcome,
-        latest.c.override_system,
-        latest.c.override_code,
-        latest.c.override_display,
-        *kinds,
+        d.c.override_code,
+        d.c.override_display,
+        *accepted_kinds(connection.dialect.name),
     ]
-    query = (
-        sa.select(*groups, sa.func.count().label("n"))
-        .select_from(d.outerjoin(latest, latest.c.card_uuid == d.c.card_uuid))
-        .where(*filters.where())
-        .group_by(*groups)
-    )
+    query = sa.select(*groups, sa.func.count().label("n")).where(*filters.where()).group_by(*groups)
     return list(connection.execute(query))
 
 
@@ -192,7 +156,6 @@ def red_flag_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
 
 def watch_list(connection: sa.Connection, filters: Filters) -> list[Any]:
     """Emergency and suspected-cancer cards overridden (dismissed), newest first, capped."""
-    latest = latest_feedback()
     query = (
         sa.select(
             d.c.decided_at,
@@ -200,12 +163,11 @@ def watch_list(connection: sa.Connection, filters: Filters) -> list[Any]:
             d.c.modality,
             d.c.red_flags,
             d.c.consult_id,
-            latest.c.override_code,
-            latest.c.override_display,
-            latest.c.has_comment,
+            d.c.override_code,
+            d.c.override_display,
+            d.c.override_has_comment,
         )
-        .select_from(d.join(latest, latest.c.card_uuid == d.c.card_uuid))
-        .where(*filters.where(), d.c.pathway.in_(WATCHED_PATHWAYS), latest.c.outcome == "overridden")
+        .where(*filters.where(), d.c.pathway.in_(WATCHED_PATHWAYS), d.c.outcome == "overridden")
         .order_by(d.c.decided_at.desc(), d.c.id.desc())
         .limit(WATCH_LIST_LIMIT + 1)
     )
@@ -214,8 +176,6 @@ def watch_list(connection: sa.Connection, filters: Filters) -> list[Any]:
 
 def export_rows(connection: sa.Connection, filters: Filters) -> Iterator[Any]:
     """Every decision in range with its card's latest outcome, oldest first, streamed."""
-    dialect = connection.dialect.name
-    latest = latest_feedback()
     query = (
         sa.select(
             d.c.decided_at,
@@ -228,15 +188,14 @@ def export_rows(connection: sa.Connection, filters: Filters) -> Iterator[Any]:
             d.c.red_flags,
             d.c.not_checked,
             d.c.card_shown,
-            sa.func.coalesce(latest.c.outcome, NO_FEEDBACK).label("outcome"),
-            *accepted_kinds(latest, dialect),
-            latest.c.override_system,
-            latest.c.override_code,
-            latest.c.override_display,
+            sa.func.coalesce(d.c.outcome, NO_FEEDBACK).label("outcome"),
+            *accepted_kinds(connection.dialect.name),
+            d.c.override_system,
+            d.c.override_code,
+            d.c.override_display,
             d.c.client_id,
             d.c.tenant,
         )
-        .select_from(d.outerjoin(latest, latest.c.card_uuid == d.c.card_uuid))
         .where(*filters.where())
         .order_by(d.c.decided_at, d.c.id)
     )

@@ -28,6 +28,7 @@ from cds_service.hooks.response import HookResponse
 from cds_service.metrics import FEEDBACK_ITEMS, STORE_FAILURES
 from cds_service.rules.model import Decision
 from cds_service.store import tables
+from cds_service.store.card_outcome import OUTCOME_UPDATE, outcome_parameters
 from cds_service.store.decision_writer import DecisionWriter
 from cds_service.store.migrate import upgrade_to_head
 from cds_service.store.rows import decision_rows, feedback_row, patient_hash
@@ -140,7 +141,9 @@ class DecisionStore:
             with self.engine.begin() as connection:
                 statement = self._insert(tables.feedback, ("item_key",))
                 for row in rows:
-                    new += len(connection.execute(statement, row).all())
+                    if connection.execute(statement, row).all():
+                        new += 1
+                        connection.execute(OUTCOME_UPDATE, outcome_parameters(row))
         except SQLAlchemyError as error:
             STORE_FAILURES.labels(operation="save_feedback").inc()
             log.warning("feedback store unavailable; answered 503 (%s)", type(error).__name__)

@@ -42,8 +42,18 @@ decisions = sa.Table(
     sa.Column("client_id", sa.String(300), nullable=True),
     sa.Column("tenant", sa.String(200), nullable=True),
     sa.Column("suggestion_kinds", sa.JSON(), nullable=True),
-    sa.Index("ix_decisions_decided_at_pathway", "decided_at", "pathway", "modality"),
+    # The card's latest feedback, copied here when it is stored (see card_outcome.py), so the
+    # dashboard aggregates one table instead of joining every decision to the feedback log.
+    sa.Column("outcome", sa.String(16), nullable=True),  # accepted | overridden; null: no feedback
+    sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("accepted_suggestions", sa.JSON(), nullable=True),
+    sa.Column("override_system", sa.String(300), nullable=True),
+    sa.Column("override_code", sa.String(100), nullable=True),
+    sa.Column("override_display", sa.String(500), nullable=True),
+    sa.Column("override_has_comment", sa.Boolean(), nullable=True),
+    sa.Index("ix_decisions_decided_at_pathway", "decided_at", "pathway", "modality", "client_id", "tenant"),
     sa.Index("ix_decisions_client_decided_at", "client_id", "tenant", "decided_at"),
+    sa.Index("ix_decisions_watch", "pathway", "outcome", "decided_at"),
     # A retried hook call (same hookInstance, same order) is logged once.
     sa.UniqueConstraint("consult_id", "service_id", name="uq_decisions_consult_service"),
 )
@@ -66,7 +76,6 @@ feedback = sa.Table(
     sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("item_key", name="uq_feedback_item_key"),
-    sa.Index("ix_feedback_card_outcome_at", "card_uuid", "outcome_at", "id"),
 )
 
 seen_tokens = sa.Table(

@@ -1,4 +1,4 @@
-"""Dashboard: which client and tenant made each decision, what each suggestion does, and indexes.
+"""Dashboard: who made each decision, what each suggestion does, the card's latest outcome, indexes.
 
 Revision ID: 0004
 Revises: 0003
@@ -16,26 +16,75 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+# The card outcome columns, filled from each card's latest feedback item (by outcome_at, then id);
+# a copy of cds_service/store/card_outcome.py's COPIED, as a migration must not change with the code.
+OUTCOME_COLUMNS = {
+    "outcome": "outcome",
+    "outcome_at": "outcome_at",
+    "accepted_suggestions": "accepted_suggestions",
+    "override_system": "override_system",
+    "override_code": "override_code",
+    "override_display": "override_display",
+    "override_has_comment": "has_comment",
+}
+
+
+def _backfill() -> None:
+    decisions = sa.table("decisions", sa.column("card_uuid"), *(sa.column(c) for c in OUTCOME_COLUMNS))
+    feedback = sa.table(
+        "feedback",
+        sa.column("id"),
+        sa.column("card_uuid"),
+        *(sa.column(c) for c in set(OUTCOME_COLUMNS.values())),
+    )
+
+    def latest(column: str) -> sa.ScalarSelect[object]:
+        return (
+            sa.select(feedback.c[column])
+            .where(feedback.c.card_uuid == decisions.c.card_uuid)
+            .order_by(feedback.c.outcome_at.desc(), feedback.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    has_feedback = sa.exists().where(feedback.c.card_uuid == decisions.c.card_uuid)
+    op.execute(
+        decisions.update()
+        .where(has_feedback)
+        .values({target: latest(source) for target, source in OUTCOME_COLUMNS.items()})
+    )
+
 
 def upgrade() -> None:
-    """Add client_id, tenant and suggestion_kinds to decisions; index what the dashboard groups by."""
+    """Add the columns, copy each card's latest feedback onto its decision, index the dashboard's reads."""
     with op.batch_alter_table("decisions") as batch:
         batch.add_column(sa.Column("client_id", sa.String(300), nullable=True))
         batch.add_column(sa.Column("tenant", sa.String(200), nullable=True))
         batch.add_column(sa.Column("suggestion_kinds", sa.JSON(), nullable=True))
-    # The page's range scan reads these columns from the index alone where the database can.
-    op.create_index("ix_decisions_decided_at_pathway", "decisions", ["decided_at", "pathway", "modality"])
+        batch.add_column(sa.Column("outcome", sa.String(16), nullable=True))
+        batch.add_column(sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("accepted_suggestions", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("override_system", sa.String(300), nullable=True))
+        batch.add_column(sa.Column("override_code", sa.String(100), nullable=True))
+        batch.add_column(sa.Column("override_display", sa.String(500), nullable=True))
+        batch.add_column(sa.Column("override_has_comment", sa.Boolean(), nullable=True))
+    _backfill()
+    # The weekly counts read only this index (PostgreSQL: an index-only scan).
+    op.create_index(
+        "ix_decisions_decided_at_pathway",
+        "decisions",
+        ["decided_at", "pathway", "modality", "client_id", "tenant"],
+    )
     op.create_index("ix_decisions_client_decided_at", "decisions", ["client_id", "tenant", "decided_at"])
-    # The latest feedback per card: one index range per card, newest first.
-    op.create_index("ix_feedback_card_outcome_at", "feedback", ["card_uuid", "outcome_at", "id"])
+    # The safety watch list: overridden cards of two pathways, newest first.
+    op.create_index("ix_decisions_watch", "decisions", ["pathway", "outcome", "decided_at"])
 
 
 def downgrade() -> None:
     """Drop the indexes and columns."""
-    op.drop_index("ix_feedback_card_outcome_at", "feedback")
+    op.drop_index("ix_decisions_watch", "decisions")
     op.drop_index("ix_decisions_client_decided_at", "decisions")
     op.drop_index("ix_decisions_decided_at_pathway", "decisions")
     with op.batch_alter_table("decisions") as batch:
-        batch.drop_column("suggestion_kinds")
-        batch.drop_column("tenant")
-        batch.drop_column("client_id")
+        for column in ("client_id", "tenant", "suggestion_kinds", *OUTCOME_COLUMNS):
+            batch.drop_column(column)
