@@ -11,10 +11,6 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
-from cds_service.cards.suggestions import pathway_plan
-from cds_service.dashboard import query
-from cds_service.rules.model import Modality, Pathway, RedFlagId
-from tests.card_decisions import decision
 from tests.dashboard_log import ExpectedFigures, fill_log
 from tests.dashboard_pages import figure, sign_in, totals, users_file
 
@@ -125,13 +121,3 @@ def test_the_print_view_has_the_same_figures_and_no_forms(
     page = client.get("/dashboard/print").text
     assert int(figure(page, "total-decisions")) == expected.decisions
     assert "<form" not in page
-
-
-def test_a_card_never_offers_more_suggestions_than_the_dashboard_reads() -> None:
-    plans = [
-        pathway_plan(decision(pathway, modality, flags=flags))
-        for pathway in Pathway
-        for modality in Modality
-        for flags in (None, (RedFlagId.INFLAMMATORY_BACK_PAIN,))
-    ]
-    assert max(len(plan.suggestion_keys) for plan in plans) <= query.MAX_SUGGESTIONS

@@ -23,7 +23,7 @@ COLUMNS = (
     "not_checked",
     "card_shown",
     "card_outcome",
-    "accepted_suggestions",
+    "accepted_suggestion_kinds",
     "override_reason_system",
     "override_reason_code",
     "override_reason_display",
@@ -56,7 +56,6 @@ def csv_lines(engine: sa.Engine, filters: Filters) -> Iterator[str]:
     yield _line(list(COLUMNS))
     with engine.connect() as connection:
         for row in export_rows(connection, filters):
-            kinds = [k for k in (row.kind0, row.kind1) if k]
             yield _line(
                 [
                     row.decided_at,
@@ -70,7 +69,7 @@ def csv_lines(engine: sa.Engine, filters: Filters) -> Iterator[str]:
                     row.not_checked,
                     row.card_shown,
                     row.outcome,
-                    kinds,
+                    row.accepted_kinds,
                     row.override_system,
                     row.override_code,
                     row.override_display,

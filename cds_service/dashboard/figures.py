@@ -113,7 +113,7 @@ def _changes(rows: list[Any], tariff: Tariff) -> list[ImagingChange]:
     to_mri = ImagingChange("X-ray or CT changed to MRI (urgent, suspected cancer or infection)")
     bloods = ImagingChange("Infection bloods added (CRP and full blood count)")
     for row in rows:
-        kinds = {k for k in (row.kind0, row.kind1) if k}
+        kinds = set((row.accepted_kinds or "").split())
         if kinds & CANCELLING:
             cancelled.orders += row.n
             cancelled.cost_avoided += row.n * tariff.cost(row.modality)
@@ -132,6 +132,7 @@ def _changes(rows: list[Any], tariff: Tariff) -> list[ImagingChange]:
 def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figures:
     """Run the aggregate queries for the filters and shape them into the page's panels."""
     with engine.connect() as connection:
+        query.tune_for_aggregates(connection)
         daily = query.daily_counts(connection, filters)
         outcome_rows = query.outcome_counts(connection, filters)
         flag_rows = query.red_flag_counts(connection, filters)

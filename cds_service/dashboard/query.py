@@ -2,8 +2,7 @@
 
 Every figure comes from the `decisions` table alone: a card's latest feedback is copied onto its
 decision when stored (cds_service/store/card_outcome.py), so no query joins the feedback log. A card
-without feedback is "no feedback". What an accepted card changed is read from the decision's
-`suggestion_kinds` ({suggestion uuid: kind}) at the uuids the client reported as accepted. No
+without feedback is "no feedback". What an accepted card changed is its `accepted_kinds`. No
 query reads a patient identifier.
 """
 
@@ -20,9 +19,6 @@ from cds_service.store import tables
 
 d = tables.decisions
 
-# A card offers at most this many suggestions (cds_service/cards/suggestions.py; a test checks it),
-# so the accepted kinds of a card are read from the first two accepted uuids.
-MAX_SUGGESTIONS = 2
 WATCHED_PATHWAYS = ("emergency-department", "urgent-mri-suspected-cancer")
 WATCH_LIST_LIMIT = 500
 NO_FEEDBACK = "no feedback"
@@ -84,39 +80,19 @@ def _equal_or_null(column: sa.Column[Any], value: str | None) -> sa.ColumnElemen
     return column.is_(None) if value is None else column == value
 
 
+def tune_for_aggregates(connection: sa.Connection) -> None:
+    """PostgreSQL, for this transaction only: room to group in memory (the default 4 MB makes the
+    year's GROUP BYs sort on disk) and no JIT compilation (it costs more than it saves here)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        connection.exec_driver_sql("SET LOCAL jit = off")
+
+
 def day_of(dialect: str) -> sa.ColumnElement[Any]:
     """The (UTC) day of each decision: the weekly chart groups days, Python folds them into weeks."""
     if dialect == "postgresql":
         return sa.cast(sa.func.timezone("UTC", d.c.decided_at), sa.Date)
     return sa.func.substr(d.c.decided_at, 1, 10)  # SQLite keeps UTC times as ISO text
-
-
-def _json_text_at(column: Any, index: int, dialect: str) -> sa.ColumnElement[Any]:
-    if dialect == "postgresql":
-        return column.op("->>")(sa.literal(index))
-    return sa.func.json_extract(column, f"$[{index}]")
-
-
-def _json_value_of(column: Any, key: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
-    if dialect == "postgresql":
-        return column.op("->>")(key)
-    return sa.func.json_extract(column, sa.literal('$."') + key + sa.literal('"'))
-
-
-def accepted_kinds(dialect: str) -> list[sa.ColumnElement[Any]]:
-    """The kinds ("cancel-order", ...) of a card's accepted suggestions, one column per position."""
-    return [
-        sa.case(
-            (
-                d.c.outcome == "accepted",
-                _json_value_of(
-                    d.c.suggestion_kinds, _json_text_at(d.c.accepted_suggestions, i, dialect), dialect
-                ),
-            ),
-            else_=None,
-        ).label(f"kind{i}")
-        for i in range(MAX_SUGGESTIONS)
-    ]
 
 
 def daily_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
@@ -141,7 +117,7 @@ def outcome_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
         outcome,
         d.c.override_code,
         d.c.override_display,
-        *accepted_kinds(connection.dialect.name),
+        d.c.accepted_kinds,
     ]
     query = sa.select(*groups, sa.func.count().label("n")).where(*filters.where()).group_by(*groups)
     return list(connection.execute(query))
@@ -189,7 +165,7 @@ def export_rows(connection: sa.Connection, filters: Filters) -> Iterator[Any]:
             d.c.not_checked,
             d.c.card_shown,
             sa.func.coalesce(d.c.outcome, NO_FEEDBACK).label("outcome"),
-            *accepted_kinds(connection.dialect.name),
+            d.c.accepted_kinds,
             d.c.override_system,
             d.c.override_code,
             d.c.override_display,

@@ -28,7 +28,7 @@ from cds_service.hooks.response import HookResponse
 from cds_service.metrics import FEEDBACK_ITEMS, STORE_FAILURES
 from cds_service.rules.model import Decision
 from cds_service.store import tables
-from cds_service.store.card_outcome import OUTCOME_UPDATE, outcome_parameters
+from cds_service.store.card_outcome import copy_outcome
 from cds_service.store.decision_writer import DecisionWriter
 from cds_service.store.migrate import upgrade_to_head
 from cds_service.store.rows import decision_rows, feedback_row, patient_hash
@@ -143,7 +143,7 @@ class DecisionStore:
                 for row in rows:
                     if connection.execute(statement, row).all():
                         new += 1
-                        connection.execute(OUTCOME_UPDATE, outcome_parameters(row))
+                        copy_outcome(connection, row)
         except SQLAlchemyError as error:
             STORE_FAILURES.labels(operation="save_feedback").inc()
             log.warning("feedback store unavailable; answered 503 (%s)", type(error).__name__)

@@ -46,7 +46,7 @@ decisions = sa.Table(
     # dashboard aggregates one table instead of joining every decision to the feedback log.
     sa.Column("outcome", sa.String(16), nullable=True),  # accepted | overridden; null: no feedback
     sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("accepted_suggestions", sa.JSON(), nullable=True),
+    sa.Column("accepted_kinds", sa.String(200), nullable=True),  # e.g. "switch-to-mri order-infection-bloods"
     sa.Column("override_system", sa.String(300), nullable=True),
     sa.Column("override_code", sa.String(100), nullable=True),
     sa.Column("override_display", sa.String(500), nullable=True),

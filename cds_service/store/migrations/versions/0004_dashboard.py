@@ -18,10 +18,11 @@ depends_on = None
 
 # The card outcome columns, filled from each card's latest feedback item (by outcome_at, then id);
 # a copy of cds_service/store/card_outcome.py's COPIED, as a migration must not change with the code.
+# `accepted_kinds` starts empty for feedback stored before this revision (what those suggestions did
+# was not recorded then).
 OUTCOME_COLUMNS = {
     "outcome": "outcome",
     "outcome_at": "outcome_at",
-    "accepted_suggestions": "accepted_suggestions",
     "override_system": "override_system",
     "override_code": "override_code",
     "override_display": "override_display",
@@ -63,7 +64,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("suggestion_kinds", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("outcome", sa.String(16), nullable=True))
         batch.add_column(sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(sa.Column("accepted_suggestions", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("accepted_kinds", sa.String(200), nullable=True))
         batch.add_column(sa.Column("override_system", sa.String(300), nullable=True))
         batch.add_column(sa.Column("override_code", sa.String(100), nullable=True))
         batch.add_column(sa.Column("override_display", sa.String(500), nullable=True))
@@ -86,5 +87,5 @@ def downgrade() -> None:
     op.drop_index("ix_decisions_client_decided_at", "decisions")
     op.drop_index("ix_decisions_decided_at_pathway", "decisions")
     with op.batch_alter_table("decisions") as batch:
-        for column in ("client_id", "tenant", "suggestion_kinds", *OUTCOME_COLUMNS):
+        for column in ("client_id", "tenant", "suggestion_kinds", "accepted_kinds", *OUTCOME_COLUMNS):
             batch.drop_column(column)
