@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the service and its tests need, from the package registries only.
 #   scripts/bootstrap.sh          the service (.venv) and the real FHIR server (.venv-fhir)
-#   scripts/bootstrap.sh --test   also PostgreSQL (Debian package), for the storage tests
+#   scripts/bootstrap.sh --test   also PostgreSQL and Chromium (Debian packages) and axe-core (npm),
+#                                 for the storage and web-page tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -16,12 +17,22 @@ if [ ! -x .venv-fhir/bin/sekmet ]; then
 fi
 
 if [ "${1:-}" = "--test" ]; then
-  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  [ -x /usr/lib/chromium/chromium ] || missing+=(chromium)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-      echo "PostgreSQL is missing: run 'sudo apt-get install postgresql' (Debian) first" >&2
+      echo "Missing Debian packages: run 'sudo apt-get install ${missing[*]}' first" >&2
       exit 1
     fi
+  fi
+  # axe-core checks the web pages for WCAG 2.1 AA in the browser tests (served from disk, no CDN).
+  AXE_VERSION=4.11.4
+  if ! grep -qs "\"version\": \"$AXE_VERSION\"" var/node/node_modules/axe-core/package.json; then
+    mkdir -p var/node
+    npm install --silent --no-audit --no-fund --prefix var/node "axe-core@$AXE_VERSION" >/dev/null
   fi
 fi

@@ -13,7 +13,7 @@ from cds_service import Settings, create_app
 from cds_service.api.routes import HOOK_ENDPOINT
 from tests.invariants import hook_response_problems
 
-pytest_plugins = ["tests.fixtures.fhir_server", "tests.fixtures.postgres"]
+pytest_plugins = ["tests.fixtures.fhir_server", "tests.fixtures.postgres", "tests.fixtures.browser"]
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_bundles"

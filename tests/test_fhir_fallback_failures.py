@@ -304,6 +304,11 @@ def test_nothing_from_one_hook_call_reaches_the_next_one_on_a_reused_connection(
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
 
 
+# Six TLS handshakes with a one-thread test server can outlast the default deadline on a loaded
+# machine; these tests are about certificates, not time, so they give the handshakes room.
+TLS_TIME = {"fetch_deadline_seconds": 10.0, "fetch_timeout_seconds": 5.0}
+
+
 def self_signed_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
     """A certificate for 127.0.0.1 that signs itself (the CA file to trust), and a server context."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -341,7 +346,7 @@ def test_an_https_server_whose_certificate_is_not_trusted_gives_a_412(
     _, tls = self_signed_tls(tmp_path)
     server = fake(empty_searchset, tls)
     with pytest.raises(PreconditionFailed) as raised:
-        fetch_everything(server.base_url, settings_for(server.base_url), access_token=TOKEN)
+        fetch_everything(server.base_url, settings_for(server.base_url, **TLS_TIME), access_token=TOKEN)
     assert "tls-error" in (raised.value.diagnostics or "")
     assert server.requests == []  # the token never left the handshake
 
@@ -351,7 +356,7 @@ def test_an_https_server_signed_by_the_configured_ca_bundle_is_read(
 ) -> None:
     ca_file, tls = self_signed_tls(tmp_path)
     server = fake(empty_searchset, tls)
-    settings = settings_for(server.base_url, fetch_ca_bundle=str(ca_file))
+    settings = settings_for(server.base_url, fetch_ca_bundle=str(ca_file), **TLS_TIME)
     record = fetch_everything(server.base_url, settings, access_token=TOKEN)
     assert record.patient == {"resourceType": "Patient", "id": "p1"}
     assert {auth for _, auth in server.requests} == {f"Bearer {TOKEN}"}
