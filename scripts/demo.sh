@@ -21,6 +21,11 @@ SCRATCH=$(mktemp -d)
 LOG="$SCRATCH/serve.log"
 export SPINE_CDS_AUTH=off
 export SPINE_CDS_DATABASE_URL="sqlite:///$SCRATCH/demo.sqlite"
+# The dashboard: a demo user with a one-off password (printed at the end), a key shared by the workers.
+export SPINE_CDS_DASHBOARD_USERS="$SCRATCH/dashboard-users.json"
+export SPINE_CDS_SECRET_KEY=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))")
+DEMO_PASSWORD=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(12))")
+printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/spine-cds users add demo --password-stdin >/dev/null
 
 .venv/bin/spine-cds serve --host 127.0.0.1 --port "$PORT" --workers 2 >"$LOG" 2>&1 &
 SERVER=$!
@@ -58,3 +63,10 @@ echo "== Every sample order through the service over HTTP =="
 echo
 echo "== One order as the GP sees it: an X-ray for suspected spinal metastases =="
 .venv/bin/spine-cds evaluate sample_bundles/03-xray-for-suspected-metastases.json 2>/dev/null
+
+echo
+echo "== The clinical lead's dashboard (the log of the calls above) =="
+echo "Open $URL/dashboard and sign in as user 'demo' with the one-off password: $DEMO_PASSWORD"
+if [ -t 0 ]; then
+  read -r -p "Press Enter to stop the service ... " _
+fi
