@@ -11,8 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
+from cds_service.store import get_store
 from tests.dashboard_log import ExpectedFigures, fill_log
 from tests.dashboard_pages import figure, sign_in, totals, users_file
+from tests.store_samples import lumbar_mri_decision, response_with_cards
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -121,3 +123,34 @@ def test_the_print_view_has_the_same_figures_and_no_forms(
     page = client.get("/dashboard/print").text
     assert int(figure(page, "total-decisions")) == expected.decisions
     assert "<form" not in page
+
+
+def test_with_several_ehr_clients_the_lead_can_look_at_one(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(
+        auth="off", database_url=database_url, dashboard_users=users_file(tmp_path), secret_key="k"
+    )
+    app = create_app(settings)
+    store = get_store(app)
+    callers = [("https://ehr-a.example.org", None, 3), ("https://ehr-b.example.org", "practice-2", 2)]
+    for client_id, tenant, n in callers:
+        decisions = [lumbar_mri_decision() for _ in range(n)]
+        store.log_decisions(
+            service_id="spinal-imaging-order-sign",
+            hook="order-sign",
+            hook_instance=f"call-{client_id}",
+            patient_id="p1",
+            decisions=decisions,
+            response=response_with_cards(*decisions),
+            client_id=client_id,
+            tenant=tenant,
+        )
+    client = app.test_client()
+    sign_in(client)
+    page = client.get("/dashboard").text
+    assert int(figure(page, "total-decisions")) == 5
+    assert "https://ehr-b.example.org - tenant practice-2</option>" in page
+    only_b = client.get("/dashboard", query_string={"client": "https://ehr-b.example.org|practice-2"}).text
+    assert int(figure(only_b, "total-decisions")) == 2
+    export = client.get("/dashboard/export.csv", query_string={"client": "https://ehr-a.example.org|"}).text
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert len(rows) == 3 and {row["client_id"] for row in rows} == {"https://ehr-a.example.org"}

@@ -237,7 +237,15 @@ def test_a_dashboard_session_never_opens_the_hooks(tmp_path: Path) -> None:
 def test_bad_filters_get_a_plain_400_page(app: Flask) -> None:
     client = app.test_client()
     sign_in(client)
-    for query in ("from=yesterday", "from=2026-02-01&to=2026-01-01", "from=2000-01-01&to=2026-01-01"):
+    bad = (
+        "from=yesterday",
+        "from=2026-02-01&to=2026-01-01",
+        "from=2000-01-01&to=2026-01-01",
+        "from=9999-12-25&to=9999-12-31",
+        "to=0001-01-01",
+        "from=2026-13-01",
+    )
+    for query in bad:
         response = client.get(f"/dashboard?{query}")
         assert response.status_code == 400, query
         assert "Filters not understood" in response.text

@@ -54,6 +54,7 @@ TARIFF_KEY = "spine_cds.dashboard_tariff"
 FAILURES_KEY = "spine_cds.dashboard_failures"
 DEFAULT_RANGE_DAYS = 90
 MAX_RANGE_DAYS = 5 * 366
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -172,9 +173,12 @@ def _day(name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadFilter(f"'{name}' must be a date written YYYY-MM-DD.") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadFilter(f"'{name}' must be a date between {FIRST_YEAR} and {LAST_YEAR}.")
+    return day
 
 
 def read_filters() -> Filters:
