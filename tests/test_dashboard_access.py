@@ -284,3 +284,12 @@ def test_a_short_password_is_refused_and_nothing_is_written(
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("short\n"))
     assert main(["users", "add", "lead", "--password-stdin", "--file", str(path)]) == 2
     assert not path.exists()
+
+
+def test_a_database_that_is_down_gives_a_plain_503_page(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    client = app.test_client()
+    sign_in(client)
+    response = client.get("/dashboard")
+    assert response.status_code == 503
+    assert "Decision log unavailable" in response.text

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from cds_service.dashboard.charts import Series, legend, stacked_columns, stacked_rows
@@ -93,6 +94,14 @@ def _csrf_failed() -> tuple[str, int]:
         "This form had expired or did not come from this page, so nothing was done. "
         "Go back, reload the page and try again.",
         400,
+    )
+
+
+@dashboard.errorhandler(SQLAlchemyError)
+def _log_unavailable(error: SQLAlchemyError) -> tuple[str, int]:
+    log.error("dashboard: the decision log could not be read (%s)", type(error).__name__)
+    return _plain_page(
+        "Decision log unavailable", "The decision log cannot be read right now; try again shortly.", 503
     )
 
 
