@@ -43,6 +43,9 @@ log = logging.getLogger("cds_service.auth")
 
 # Routes anyone may call: probes, metrics and the API description carry no patient data.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
+# Pages opened in a browser with their own sign-in (the dashboard's session cookie, checked by its
+# blueprint): a client JWT does not open them, and no other path accepts their cookie for a JWT.
+BROWSER_PAGE_PREFIXES = ("/dashboard",)
 
 # Curve each ECDSA algorithm is defined on (RFC 7518 §3.4); a mismatch is a forged header.
 EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
@@ -227,11 +230,11 @@ def install_auth(app: Flask) -> None:
 
     @app.before_request
     def _authenticate() -> Response | None:
-        if request.method == "OPTIONS" or request.path in PUBLIC_PATHS:
-            return None
-        if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
-            # The dashboard's own sign-in (a session cookie) guards it; no client JWT opens it,
-            # and no other path accepts that cookie instead of a JWT.
+        if (
+            request.method == "OPTIONS"
+            or request.path in PUBLIC_PATHS
+            or request.path.startswith(BROWSER_PAGE_PREFIXES)
+        ):
             return None
         token = _bearer_token()
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from cds_service.dashboard.session import DashboardSessions
 from cds_service.dashboard.signin import USERS_KEY, FailedSignIns
 from cds_service.dashboard.tariff import load_tariff
 from cds_service.dashboard.users import UsersFile
@@ -31,14 +32,8 @@ def install_dashboard(app: Flask) -> None:
     app.extensions[USERS_KEY] = users
     app.extensions[TARIFF_KEY] = load_tariff(settings.tariff_file)
     app.extensions[FAILURES_KEY] = FailedSignIns()
-    minutes = settings.dashboard_session_minutes
-    app.config.update(
-        SESSION_COOKIE_NAME="spine_cds_dashboard",
-        SESSION_COOKIE_PATH="/dashboard",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=settings.public_url.lower().startswith("https://"),
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=minutes),
-        WTF_CSRF_TIME_LIMIT=minutes * 60,
+    app.session_interface = DashboardSessions(
+        lifetime=timedelta(minutes=settings.dashboard_session_minutes),
+        secure=settings.public_url.lower().startswith("https://"),
     )
     app.register_blueprint(dashboard)

@@ -1,9 +1,9 @@
 """Who may see the dashboard: the sign-in form, the signed session cookie and its expiry.
 
-The session is Flask's signed cookie (itsdangerous, keyed by SPINE_CDS_SECRET_KEY) holding the user
-name, a stamp of their password hash and when they signed in; it is HttpOnly, SameSite=Strict,
-Secure behind an https public URL, sent only to /dashboard, and refused once older than
-SPINE_CDS_DASHBOARD_SESSION_MINUTES. Forms carry flask-wtf CSRF tokens. Failed sign-ins are
+The session is a signed cookie (itsdangerous, keyed by SPINE_CDS_SECRET_KEY; see session.py)
+holding the user name, a stamp of their password hash and when they signed in; it is HttpOnly,
+SameSite=Strict, Secure behind an https public URL, sent only to /dashboard, and refused once older
+than SPINE_CDS_DASHBOARD_SESSION_MINUTES. Forms carry flask-wtf CSRF tokens. Failed sign-ins are
 limited per address and per user name, and every attempt is logged without its password.
 """
 
@@ -22,6 +22,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
+from cds_service.dashboard.session import DashboardSessions
 from cds_service.dashboard.users import UsersFile, UsersFileError
 
 log = logging.getLogger("cds_service.dashboard")
@@ -95,7 +96,8 @@ def signed_in_user() -> str | None:
     name, signed_in_at, stamp = session.get("user"), session.get("since"), session.get("stamp")
     if not isinstance(name, str) or not isinstance(signed_in_at, int | float) or not isinstance(stamp, str):
         return None
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    sessions: DashboardSessions = current_app.session_interface  # type: ignore[assignment]
+    lifetime = sessions.lifetime.total_seconds()
     if not 0 <= time.time() - signed_in_at <= lifetime:
         return None
     try:
