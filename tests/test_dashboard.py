@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
-from cds_service.store import get_store
+from cds_service.store import get_store, tables
 from tests.dashboard_log import ExpectedFigures, fill_log
 from tests.dashboard_pages import figure, sign_in, totals, users_file
 from tests.store_samples import lumbar_mri_decision, response_with_cards
@@ -154,3 +155,51 @@ def test_with_several_ehr_clients_the_lead_can_look_at_one(tmp_path: Path, datab
     export = client.get("/dashboard/export.csv", query_string={"client": "https://ehr-a.example.org|"}).text
     rows = list(csv.DictReader(io.StringIO(export)))
     assert len(rows) == 3 and {row["client_id"] for row in rows} == {"https://ehr-a.example.org"}
+
+
+def test_settled_days_are_summarised_once_and_late_feedback_still_counts(
+    client: FlaskClient, expected: ExpectedFigures
+) -> None:
+    app = client.application
+    engine = get_store(app).engine
+    d = tables.decisions
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    with engine.begin() as connection:  # the calls made a month ago: their days are settled
+        connection.execute(d.update().values(decided_at=month_ago))
+    sign_in(client)
+    dates = {"from": str((month_ago - timedelta(days=3)).date()), "to": str(datetime.now(UTC).date())}
+    first = client.get("/dashboard", query_string=dates).text
+    assert totals(first) == (
+        expected.decisions,
+        expected.cards,
+        expected.accepted,
+        expected.overridden,
+        expected.no_feedback,
+    )
+    with engine.connect() as connection:
+        assert (
+            connection.execute(sa.select(sa.func.sum(tables.dashboard_daily.c.n))).scalar()
+            == expected.decisions
+        )
+        card = connection.execute(
+            sa.select(d.c.card_uuid).where(d.c.card_shown.is_(True), d.c.outcome.is_(None)).limit(1)
+        ).scalar_one()
+    late = {
+        "card": card,
+        "outcome": "overridden",
+        "overrideReason": {
+            "reason": {
+                "code": "other",
+                "system": "https://spine-cds.example.org/fhir/CodeSystem/override-reason",
+            }
+        },
+        "outcomeTimestamp": datetime.now(UTC).isoformat(),
+    }
+    assert (
+        client.post(
+            "/cds-services/spinal-imaging-order-select/feedback", json={"feedback": [late]}
+        ).status_code
+        == 200
+    )
+    after = totals(client.get("/dashboard", query_string=dates).text)
+    assert after[3:] == (expected.overridden + 1, expected.no_feedback - 1)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from cds_service.dashboard import query
 from cds_service.dashboard.query import Client, Filters
+from cds_service.dashboard.summaries import ensure_summaries, settled_until
 from cds_service.dashboard.tariff import Tariff
 from cds_service.rules.model import Modality, Pathway
 
@@ -131,11 +131,14 @@ def _changes(rows: list[Any], tariff: Tariff) -> list[ImagingChange]:
 
 def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figures:
     """Run the aggregate queries for the filters and shape them into the page's panels."""
+    today = datetime.now(UTC).date()
+    ensure_summaries(engine, filters, today)
+    live_from = settled_until(today) + timedelta(days=1)
     with engine.connect() as connection:
         query.tune_for_aggregates(connection)
-        daily = query.daily_counts(connection, filters)
-        outcome_rows = query.outcome_counts(connection, filters)
-        flag_rows = query.red_flag_counts(connection, filters)
+        daily = query.daily_counts(connection, filters, live_from)
+        outcome_rows = query.outcome_counts(connection, filters, live_from)
+        flags = query.red_flag_counts(connection, filters, live_from)
         watch_rows = query.watch_list(connection, filters)
 
     clients = sorted({Client(r.client_id, r.tenant) for r in daily}, key=lambda c: c.label)
@@ -146,8 +149,8 @@ def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figure
             continue
         day = _as_date(row.day)
         week = day - timedelta(days=day.weekday())
-        by_pathway[week][row.pathway] += row.n
-        by_modality[week][row.modality] += row.n
+        by_pathway[week][row.pathway] += int(row.n)
+        by_modality[week][row.modality] += int(row.n)
 
     outcomes = {p: PathwayOutcomes(p) for p in PATHWAYS}
     reasons: Counter[str] = Counter()
@@ -164,11 +167,6 @@ def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figure
         elif row.card_shown and row.pathway in query.WATCHED_PATHWAYS:
             unwatched += row.n
     accepted_rows = [row for row in outcome_rows if row.outcome == "accepted"]
-
-    flags: Counter[str] = Counter()
-    for row in flag_rows:
-        for flag in json.loads(row.flags or "[]"):
-            flags[flag] += row.n
 
     watch = [
         WatchedCard(

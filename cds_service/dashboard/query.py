@@ -1,15 +1,18 @@
 """The dashboard's figures, aggregated by the database (SQLAlchemy Core GROUP BY), never row by row.
 
-Every figure comes from the `decisions` table alone: a card's latest feedback is copied onto its
-decision when stored (cds_service/store/card_outcome.py), so no query joins the feedback log. A card
+Every figure comes from the `decisions` table, or from its per-day summaries for settled days
+(summaries.py): a card's latest feedback is copied onto its decision when stored
+(cds_service/store/card_outcome.py), so no query joins the feedback log. A card
 without feedback is "no feedback". What an accepted card changed is its `accepted_kinds`. No
 query reads a patient identifier.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -67,6 +70,12 @@ class Filters:
         """The first moment after the range."""
         return datetime.combine(self.last_day + timedelta(days=1), time.min)
 
+    def from_day(self, day: date) -> Filters | None:
+        """The part of the range from `day` on (None when the range ends before it)."""
+        if day > self.last_day:
+            return None
+        return replace(self, first_day=max(self.first_day, day))
+
     def where(self) -> list[sa.ColumnElement[bool]]:
         """The WHERE conditions on `decisions`."""
         conditions = [d.c.decided_at >= self.start, d.c.decided_at < self.end]
@@ -95,39 +104,96 @@ def day_of(dialect: str) -> sa.ColumnElement[Any]:
     return sa.func.substr(d.c.decided_at, 1, 10)  # SQLite keeps UTC times as ISO text
 
 
-def daily_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
-    """(day, modality, pathway, client_id, tenant, decisions) for the range, every client."""
-    day = day_of(connection.dialect.name).label("day")
-    groups = [day, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant]
-    query = (
-        sa.select(*groups, sa.func.count().label("n"))
-        .where(d.c.decided_at >= filters.start, d.c.decided_at < filters.end)
-        .group_by(*groups)
-    )
-    return list(connection.execute(query))
-
-
-def outcome_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
-    """Decisions by pathway, modality, card shown, card outcome, override reason and accepted kinds."""
-    outcome = sa.func.coalesce(d.c.outcome, NO_FEEDBACK).label("outcome")
-    groups = [
+def outcome_groups() -> list[sa.ColumnElement[Any]]:
+    """What the outcome figures group decisions by (also the columns of `dashboard_daily`)."""
+    return [
         d.c.pathway,
         d.c.modality,
         d.c.card_shown,
-        outcome,
+        sa.func.coalesce(d.c.outcome, NO_FEEDBACK).label("outcome"),
         d.c.override_code,
         d.c.override_display,
         d.c.accepted_kinds,
     ]
-    query = sa.select(*groups, sa.func.count().label("n")).where(*filters.where()).group_by(*groups)
-    return list(connection.execute(query))
 
 
-def red_flag_counts(connection: sa.Connection, filters: Filters) -> list[Any]:
-    """(red flags as JSON text, decisions): each distinct set of flags found, counted."""
-    flags = sa.cast(d.c.red_flags, sa.Text).label("flags")
-    query = sa.select(flags, sa.func.count().label("n")).where(*filters.where()).group_by(flags)
-    return list(connection.execute(query))
+def _summary_where(table: sa.Table, filters: Filters, until: date) -> list[sa.ColumnElement[bool]]:
+    conditions = [table.c.day >= filters.first_day, table.c.day <= until]
+    if filters.client is not None:
+        conditions.append(_equal_or_null(table.c.client_id, filters.client.client_id))
+        conditions.append(_equal_or_null(table.c.tenant, filters.client.tenant))
+    return conditions
+
+
+def daily_counts(connection: sa.Connection, filters: Filters, live_from: date) -> list[Any]:
+    """(day, modality, pathway, client_id, tenant, decisions) for the range, every client: the
+    summarised days before `live_from`, the days since counted from `decisions`."""
+    everyone = replace(filters, client=None)
+    s = tables.dashboard_daily
+    summary_groups = [s.c.day, s.c.modality, s.c.pathway, s.c.client_id, s.c.tenant]
+    rows = list(
+        connection.execute(
+            sa.select(*summary_groups, sa.func.sum(s.c.n).label("n"))
+            .where(*_summary_where(s, everyone, live_from - timedelta(days=1)))
+            .group_by(*summary_groups)
+        )
+    )
+    live = everyone.from_day(live_from)
+    if live is not None:
+        day = day_of(connection.dialect.name).label("day")
+        groups = [day, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant]
+        query = sa.select(*groups, sa.func.count().label("n")).where(*live.where()).group_by(*groups)
+        rows.extend(connection.execute(query))
+    return rows
+
+
+def outcome_counts(connection: sa.Connection, filters: Filters, live_from: date) -> list[Any]:
+    """Decisions by pathway, modality, card shown, card outcome, override reason and accepted kinds."""
+    s = tables.dashboard_daily
+    summary_groups = [
+        s.c.pathway,
+        s.c.modality,
+        s.c.card_shown,
+        s.c.outcome,
+        s.c.override_code,
+        s.c.override_display,
+        s.c.accepted_kinds,
+    ]
+    rows = list(
+        connection.execute(
+            sa.select(*summary_groups, sa.func.sum(s.c.n).label("n"))
+            .where(*_summary_where(s, filters, live_from - timedelta(days=1)))
+            .group_by(*summary_groups)
+        )
+    )
+    live = filters.from_day(live_from)
+    if live is not None:
+        groups = outcome_groups()
+        query = sa.select(*groups, sa.func.count().label("n")).where(*live.where()).group_by(*groups)
+        rows.extend(connection.execute(query))
+    return rows
+
+
+def red_flag_counts(connection: sa.Connection, filters: Filters, live_from: date) -> Counter[str]:
+    """Decisions in which each red flag was found."""
+    s = tables.dashboard_daily_flags
+    found: Counter[str] = Counter()
+    summarised = connection.execute(
+        sa.select(s.c.flag, sa.func.sum(s.c.n).label("n"))
+        .where(*_summary_where(s, filters, live_from - timedelta(days=1)))
+        .group_by(s.c.flag)
+    )
+    for row in summarised:
+        found[row.flag] += int(row.n)
+    live = filters.from_day(live_from)
+    if live is not None:
+        # Each distinct set of flags counted by the database; the sets are split here.
+        flags = sa.cast(d.c.red_flags, sa.Text).label("flags")
+        query = sa.select(flags, sa.func.count().label("n")).where(*live.where()).group_by(flags)
+        for row in connection.execute(query):
+            for flag in json.loads(row.flags or "[]"):
+                found[flag] += row.n
+    return found
 
 
 def watch_list(connection: sa.Connection, filters: Filters) -> list[Any]:

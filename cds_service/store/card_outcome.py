@@ -6,11 +6,13 @@ Feedback is rare next to hook calls and off the GP's path, so that work is done 
 the decision row takes the item's outcome unless it already holds a later one (the same order as
 `spine-cds report`: latest outcome time, then the item stored last), and `accepted_kinds` names what
 the accepted suggestions do ("cancel-order", "switch-to-xray", ...), looked up in the decision's
-own `suggestion_kinds` by the database.
+own `suggestion_kinds` by the database. The dashboard's summary of the decision's day, if made, is
+dropped (it is made again from the rows on the next page view).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -59,6 +61,7 @@ def outcome_update(dialect: str, accepted: int) -> sa.Update:
             sa.or_(d.c.outcome_at.is_(None), d.c.outcome_at <= sa.bindparam("b_outcome_at")),
         )
         .values(values)
+        .returning(d.c.decided_at)
     )
 
 
@@ -70,4 +73,13 @@ def copy_outcome(connection: sa.Connection, feedback_row: dict[str, Any]) -> Non
         **{f"b_{column}": feedback_row[key] for column, key in COPIED.items()},
         **{f"b_accepted_{i}": uuid for i, uuid in enumerate(accepted)},
     }
-    connection.execute(outcome_update(connection.dialect.name, len(accepted)), parameters)
+    changed = connection.execute(outcome_update(connection.dialect.name, len(accepted)), parameters).all()
+    # The dashboard's summary of that day no longer holds; the next page view makes it again.
+    days = {_utc_day(row.decided_at) for row in changed}
+    if days:
+        connection.execute(tables.dashboard_days.delete().where(tables.dashboard_days.c.day.in_(days)))
+
+
+def _utc_day(moment: datetime) -> date:
+    # SQLite gives back the UTC wall-clock time without a zone; PostgreSQL an aware time.
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()

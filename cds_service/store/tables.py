@@ -86,3 +86,43 @@ seen_tokens = sa.Table(
     # Unix second after which the token is refused anyway (exp + leeway): then the row may go.
     sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
 )
+
+
+# The dashboard's summaries of settled days (see cds_service/dashboard/summaries.py): per day, the
+# decisions counted by everything the page groups by, so a year's page adds up a few thousand rows
+# instead of a million. A day is summarised once; feedback that changes one of its cards deletes
+# the day's row in `dashboard_days`, and the next page view summarises it again.
+dashboard_days = sa.Table(
+    "dashboard_days",
+    metadata,
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("summarised_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+dashboard_daily = sa.Table(
+    "dashboard_daily",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("day", sa.Date(), nullable=False, index=True),
+    sa.Column("client_id", sa.String(300), nullable=True),
+    sa.Column("tenant", sa.String(200), nullable=True),
+    sa.Column("pathway", sa.String(64), nullable=False),
+    sa.Column("modality", sa.String(16), nullable=False),
+    sa.Column("card_shown", sa.Boolean(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("override_code", sa.String(100), nullable=True),
+    sa.Column("override_display", sa.String(500), nullable=True),
+    sa.Column("accepted_kinds", sa.String(200), nullable=True),
+    sa.Column("n", sa.Integer(), nullable=False),
+)
+
+dashboard_daily_flags = sa.Table(
+    "dashboard_daily_flags",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("day", sa.Date(), nullable=False, index=True),
+    sa.Column("client_id", sa.String(300), nullable=True),
+    sa.Column("tenant", sa.String(200), nullable=True),
+    sa.Column("flag", sa.String(64), nullable=False),
+    sa.Column("n", sa.Integer(), nullable=False),
+)

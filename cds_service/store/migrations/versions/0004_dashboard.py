@@ -16,6 +16,8 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 # The card outcome columns, filled from each card's latest feedback item (by outcome_at, then id);
 # a copy of cds_service/store/card_outcome.py's COPIED, as a migration must not change with the code.
 # `accepted_kinds` starts empty for feedback stored before this revision (what those suggestions did
@@ -79,10 +81,49 @@ def upgrade() -> None:
     op.create_index("ix_decisions_client_decided_at", "decisions", ["client_id", "tenant", "decided_at"])
     # The safety watch list: overridden cards of two pathways, newest first.
     op.create_index("ix_decisions_watch", "decisions", ["pathway", "outcome", "decided_at"])
+    _create_summaries()
+
+
+def _create_summaries() -> None:
+    """The dashboard's per-day summaries of settled days (cds_service/dashboard/summaries.py)."""
+    op.create_table(
+        "dashboard_days",
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("summarised_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "dashboard_daily",
+        sa.Column("id", RowId, primary_key=True, autoincrement=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.String(300), nullable=True),
+        sa.Column("tenant", sa.String(200), nullable=True),
+        sa.Column("pathway", sa.String(64), nullable=False),
+        sa.Column("modality", sa.String(16), nullable=False),
+        sa.Column("card_shown", sa.Boolean(), nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("override_code", sa.String(100), nullable=True),
+        sa.Column("override_display", sa.String(500), nullable=True),
+        sa.Column("accepted_kinds", sa.String(200), nullable=True),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_dashboard_daily_day", "dashboard_daily", ["day"])
+    op.create_table(
+        "dashboard_daily_flags",
+        sa.Column("id", RowId, primary_key=True, autoincrement=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("client_id", sa.String(300), nullable=True),
+        sa.Column("tenant", sa.String(200), nullable=True),
+        sa.Column("flag", sa.String(64), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_dashboard_daily_flags_day", "dashboard_daily_flags", ["day"])
 
 
 def downgrade() -> None:
-    """Drop the indexes and columns."""
+    """Drop the summaries, the indexes and the columns."""
+    op.drop_table("dashboard_daily_flags")
+    op.drop_table("dashboard_daily")
+    op.drop_table("dashboard_days")
     op.drop_index("ix_decisions_watch", "decisions")
     op.drop_index("ix_decisions_client_decided_at", "decisions")
     op.drop_index("ix_decisions_decided_at_pathway", "decisions")
