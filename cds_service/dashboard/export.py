@@ -30,6 +30,7 @@ COLUMNS = (
     "client_id",
     "tenant",
 )
+CHUNK_CHARACTERS = 64_000
 # Cells a spreadsheet would run as a formula (CSV injection); such text gets a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,6 +38,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, list):
         return " ".join(str(item) for item in value)
     if isinstance(value, bool):
@@ -45,35 +48,37 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _line(values: list[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow([_cell(v) for v in values])
-    return out.getvalue()
-
-
 def csv_lines(engine: sa.Engine, filters: Filters) -> Iterator[str]:
-    """The header, then one line per decision, read from the database in batches."""
-    yield _line(list(COLUMNS))
+    """The header, then one line per decision, read from the database in batches and sent in
+    chunks of about 64 kB."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
     with engine.connect() as connection:
         for row in export_rows(connection, filters):
-            yield _line(
+            writer.writerow(
                 [
-                    row.decided_at,
+                    _cell(row.decided_at),
                     row.consult_id,
                     row.hook,
                     row.pathway,
                     row.rating,
                     row.modality,
-                    row.regions,
-                    row.red_flags,
-                    row.not_checked,
-                    row.card_shown,
+                    _cell(row.regions),
+                    _cell(row.red_flags),
+                    _cell(row.not_checked),
+                    _cell(row.card_shown),
                     row.outcome,
                     row.accepted_kinds,
-                    row.override_system,
-                    row.override_code,
-                    row.override_display,
-                    row.client_id,
-                    row.tenant,
+                    _cell(row.override_system),
+                    _cell(row.override_code),
+                    _cell(row.override_display),
+                    _cell(row.client_id),
+                    _cell(row.tenant),
                 ]
             )
+            if out.tell() > CHUNK_CHARACTERS:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+    yield out.getvalue()
