@@ -266,3 +266,77 @@ def test_a_value_set_with_odd_shapes_is_reported_not_crashed_on(copy):
     found = problems(copy)
     assert any("spinal-imaging-mri.json: not a valid FHIR R4 ValueSet" in p for p in found)
     assert any("every concept needs a code" in p for p in found)
+
+
+UK_VERIFIED = {"url": VERIFIED["url"], "valueCode": "verified-uk"}
+SCT = "http://snomed.info/sct"
+NOT_AN_ID = "is not a valid SNOMED CT concept id"
+CODE_SOURCE = "https://spine-cds.example.org/fhir/StructureDefinition/code-source"
+
+
+def add_concept(copy: Path, value_set: str, system: str, concept: dict[str, Any]) -> None:
+    path = copy / "valuesets" / f"{value_set}.json"
+    data = read(path)
+    data["compose"]["include"].append({"system": system, "concept": [concept]})
+    write(path, data)
+
+
+NOT_CONCEPT_IDS = {
+    "111272002": "fails the SNOMED CT Verhoeff check digit",  # shipped once as vertebral osteomyelitis
+    "61285002": "fails the SNOMED CT Verhoeff check digit",  # shipped once as spinal epidural abscess
+    "1007761000000100": "fails the SNOMED CT Verhoeff check digit",  # last digit lost in a spreadsheet
+    "2790390017": "has partition 01 (a concept id has 00 or 10)",  # a description id
+    "12345": "has 5 digits",
+    "27903900A": "is not all digits",
+    "0279039007": "starts with 0",
+}
+
+
+def test_a_snomed_code_that_cannot_be_a_concept_id_fails_validation(copy):
+    for code in NOT_CONCEPT_IDS:
+        add_concept(copy, "spinal-infection", SCT, {"code": code, "extension": [VERIFIED]})
+    found = problems(copy)
+    for code, why in NOT_CONCEPT_IDS.items():
+        assert any(f"{SCT}|{code} {NOT_AN_ID}: it {why}" in p for p in found), code
+
+
+def test_a_dmd_product_id_that_lost_its_last_digits_fails_validation(copy):
+    # Methotrexate 25mg/5ml oral solution as a corrupted OpenSAFELY CSV stores it.
+    concept = {"code": "12816911000001100", "extension": [VERIFIED]}
+    add_concept(copy, "immunosuppressants", "https://dmd.nhs.uk", concept)
+    assert any(f"https://dmd.nhs.uk|12816911000001100 {NOT_AN_ID}" in p for p in problems(copy))
+
+
+def test_valid_uk_ids_with_check_digits_pass_validation(copy):
+    for code in ("1007761000000101", "919541000000106", "325427002"):
+        add_concept(copy, "hiv", SCT, {"code": code, "extension": [VERIFIED]})
+    assert problems(copy) == []
+
+
+def test_a_snomed_code_in_another_knowledge_file_is_checked_too(copy):
+    write(
+        copy / "extra.json",
+        {"source": "test", "codes": [{"system": SCT, "code": "61285002"}]},
+    )
+    assert any(f"extra.json: {SCT}|61285002 {NOT_AN_ID}" in p for p in problems(copy))
+
+
+def test_a_uk_verified_code_without_the_uk_set_that_verifies_it_fails_validation(copy):
+    add_concept(copy, "hiv", SCT, {"code": "62479008", "extension": [UK_VERIFIED]})
+    assert any("62479008 is verified-uk and has no code-source" in p for p in problems(copy))
+    add_concept(
+        copy,
+        "hiv",
+        SCT,
+        {
+            "code": "713341001",
+            "extension": [UK_VERIFIED, {"url": CODE_SOURCE, "valueString": "uk-codes: hiv set"}],
+        },
+    )
+    assert not any("713341001" in p for p in problems(copy))
+
+
+def test_the_validate_command_names_a_wrong_check_digit(copy, capsys):
+    add_concept(copy, "spinal-infection", SCT, {"code": "111272002", "extension": [VERIFIED]})
+    assert main(["knowledge", "validate", "--dir", str(copy)]) == 1
+    assert f"111272002 {NOT_AN_ID}: it fails the SNOMED CT Verhoeff check digit" in (capsys.readouterr().out)

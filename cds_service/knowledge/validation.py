@@ -19,13 +19,16 @@ from fhir.resources.R4B.valueset import ValueSet as FhirValueSet
 from pydantic import ValidationError
 
 from cds_service.knowledge.order_text import ORDER_TEXT_FILE
+from cds_service.knowledge.sctid import concept_id_problem
 from cds_service.knowledge.thresholds import THRESHOLDS_FILE
 from cds_service.knowledge.valueset import (
+    CODE_SOURCE_URL,
     CONTRAST_URL,
     NOTE_URL,
     REGION_URL,
     SOURCE_URL,
     TEXT_PATTERN_URL,
+    UK_VERIFIED,
     VERIFICATION_MARKS,
     VERIFICATION_URL,
     extension_values,
@@ -38,6 +41,9 @@ GUIDELINE_FILE = "guideline.json"
 VALUE_SET_URL_BASE = "https://spine-cds.example.org/fhir/ValueSet/"
 SPINE_REGIONS = frozenset(r.value for r in Region) - {Region.UNSPECIFIED.value}
 PROVENANCE_KEYS = ("source", "rationale")
+# Code systems whose codes are SNOMED CT concept ids (dm+d VTM/VMP/AMP ids are SNOMED UK drug
+# extension ids), so a code there must pass the SCTID checks.
+SCTID_SYSTEMS = frozenset({"http://snomed.info/sct", "https://dmd.nhs.uk"})
 # Keys that describe a whole file rather than being one of its values.
 METADATA_KEYS = frozenset({"description", "source", "rationale", "note", "version", "id", "title"})
 
@@ -121,6 +127,7 @@ def check_value_set(file_name: str, raw: Any, report: ValidationReport) -> None:
                 continue
             if (system, code) in seen:
                 report.problems.append(f"{label} is listed twice")
+            check_sctid(label, system, code, report)
             seen.add((system, code))
             mark = first_extension_value(concept, VERIFICATION_URL)
             if mark not in VERIFICATION_MARKS:
@@ -132,6 +139,9 @@ def check_value_set(file_name: str, raw: Any, report: ValidationReport) -> None:
             note = first_extension_value(concept, NOTE_URL)
             if mark == "unverified" and not (isinstance(note, str) and note.strip()):
                 report.problems.append(f"{label} is unverified and has no code-note saying so")
+            code_source = first_extension_value(concept, CODE_SOURCE_URL)
+            if mark == UK_VERIFIED and not (isinstance(code_source, str) and code_source.strip()):
+                report.problems.append(f"{label} is {UK_VERIFIED} and has no code-source naming the UK set")
             for region in extension_values(concept, REGION_URL):
                 if region not in SPINE_REGIONS:
                     report.problems.append(f"{label}: unknown spine-region {region!r}")
@@ -139,6 +149,14 @@ def check_value_set(file_name: str, raw: Any, report: ValidationReport) -> None:
             if contrast is not None and not isinstance(contrast, bool):
                 report.problems.append(f"{label}: contrast must be valueBoolean")
     report.value_sets += 1
+
+
+def check_sctid(label: str, system: Any, code: str, report: ValidationReport) -> None:
+    """A SNOMED CT or dm+d code must be a well-formed concept id (length, partition, check digit)."""
+    if system in SCTID_SYSTEMS:
+        problem = concept_id_problem(code)
+        if problem is not None:
+            report.problems.append(f"{label} is not a valid SNOMED CT concept id: it {problem}")
 
 
 def check_thresholds(raw: Any, report: ValidationReport) -> None:
@@ -235,6 +253,7 @@ def check_other_file(name: str, raw: Any, report: ValidationReport) -> None:
             report.problems.append(f"{name}: {key!r} has no 'source' or 'rationale'")
     for coding in _codings(raw):
         label = f"{name}: {coding.get('system')}|{coding.get('code')}"
+        check_sctid(label, coding.get("system"), str(coding.get("code")), report)
         if not (file_sourced or has_provenance(coding)):
             report.problems.append(f"{label} has no source")
         mark = coding.get("verification")

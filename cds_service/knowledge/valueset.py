@@ -23,12 +23,16 @@ SOURCE_URL = EXTENSION_BASE + "valueset-source"
 TEXT_PATTERN_URL = EXTENSION_BASE + "valueset-text-pattern"
 VERIFICATION_URL = EXTENSION_BASE + "code-verification"
 NOTE_URL = EXTENSION_BASE + "code-note"
+CODE_SOURCE_URL = EXTENSION_BASE + "code-source"
 PREFIX_MATCH_URL = EXTENSION_BASE + "code-prefix-match"
 REGION_URL = EXTENSION_BASE + "spine-region"
 CONTRAST_URL = EXTENSION_BASE + "contrast"
 
-# terminology.md marks: V, V-syn, and M or ? (the last two ship only with a note saying so).
-VERIFICATION_MARKS = frozenset({"verified", "verified-synthea", "unverified"})
+# terminology.md marks: V, V-syn, and M or ? (the last two ship only with a note saying so);
+# "verified-uk": the code and its meaning were seen together in a published UK primary-care code set
+# (shared/reference/uk-codes/sets), named in the concept's code-source extension.
+VERIFICATION_MARKS = frozenset({"verified", "verified-synthea", "verified-uk", "unverified"})
+UK_VERIFIED = "verified-uk"
 
 
 @dataclass(frozen=True)
