@@ -15,7 +15,7 @@ from cds_service import Settings, create_app
 from cds_service.store import get_store, tables
 from tests.dashboard_log import ExpectedFigures, fill_log
 from tests.dashboard_pages import figure, sign_in, totals, users_file
-from tests.store_samples import lumbar_mri_decision, response_with_cards
+from tests.store_samples import lumbar_mri_decision, overridden, response_with_cards
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -90,6 +90,12 @@ def test_csv_export_has_one_line_per_decision_in_range_and_no_patient_identifier
     assert outcomes.count("overridden") == expected.overridden
     assert {row["consult_id"] for row in rows} >= set(expected.watched_consults)
     assert not {"patient_hash", "patient_id", "patient"} & set(rows[0])
+    # The same cells on both databases (PostgreSQL writes its CSV itself).
+    today = datetime.now(UTC).date().isoformat()
+    assert all(row["decided_at"].startswith(today) and row["card_shown"] in ("yes", "no") for row in rows)
+    flags = " ".join(row["red_flags"] for row in rows)
+    assert "history-of-cancer" in flags and "[" not in flags and '"' not in flags
+    assert any(row["accepted_suggestion_kinds"] == "cancel-order" for row in rows)
 
 
 def test_a_range_before_the_calls_shows_no_orders_and_exports_no_rows(
@@ -203,3 +209,29 @@ def test_settled_days_are_summarised_once_and_late_feedback_still_counts(
     )
     after = totals(client.get("/dashboard", query_string=dates).text)
     assert after[3:] == (expected.overridden + 1, expected.no_feedback - 1)
+
+
+def test_an_override_reason_written_like_a_formula_is_not_run_by_a_spreadsheet(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = Settings(
+        auth="off", database_url=database_url, dashboard_users=users_file(tmp_path), secret_key="k"
+    )
+    app = create_app(settings)
+    store = get_store(app)
+    cancer = lumbar_mri_decision()
+    store.log_decisions(
+        service_id="spinal-imaging-order-sign",
+        hook="order-sign",
+        hook_instance="i-formula",
+        patient_id="p1",
+        decisions=[cancer],
+        response=response_with_cards(cancer),
+    )
+    store.save_feedback(
+        service_id="spinal-imaging-order-sign", items=[overridden(cancer, code='=HYPERLINK("x")')]
+    )
+    client = app.test_client()
+    sign_in(client)
+    rows = list(csv.DictReader(io.StringIO(client.get("/dashboard/export.csv").text)))
+    assert [row["override_reason_code"] for row in rows] == ['\'=HYPERLINK("x")']

@@ -21,10 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cds_service.dashboard.query import Filters, day_of, outcome_groups
+from cds_service.dashboard.query import Filters, day_of, outcome_groups, tune_for_aggregates
 from cds_service.store import tables
 
 SETTLE_DAYS = 7
+DAYS_PER_TRANSACTION = 31
 d = tables.decisions
 days_done, daily, daily_flags = tables.dashboard_days, tables.dashboard_daily, tables.dashboard_daily_flags
 
@@ -111,6 +112,8 @@ def ensure_summaries(engine: sa.Engine, filters: Filters, today: date) -> None:
         }
     wanted = [filters.first_day + timedelta(days=i) for i in range((last - filters.first_day).days + 1)]
     missing = [day for day in wanted if day not in done]
-    if missing:
+    # In chunks, each committed: a view stopped half-way (a worker timeout) keeps what it counted.
+    for start in range(0, len(missing), DAYS_PER_TRANSACTION):
         with engine.begin() as connection:
-            summarise(connection, missing)
+            tune_for_aggregates(connection)
+            summarise(connection, missing[start : start + DAYS_PER_TRANSACTION])
