@@ -14,10 +14,10 @@ from cds_service.api.cors import install_cors
 from cds_service.api.errors import install_error_handlers
 from cds_service.api.observability import install_observability
 from cds_service.api.routes import install_routes
+from cds_service.check import install_check
 from cds_service.dashboard import install_dashboard
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
-from cds_service.secret import install_secret_key
 from cds_service.settings import Settings
 from cds_service.store import install_store
 
@@ -78,8 +78,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_auth(app)  # CDS Hooks client JWT
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
+    install_check(app)  # the red-flag check pages (/check/) and the answers' store
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
-    install_secret_key(app)  # SPINE_CDS_SECRET_KEY: signs the web pages' cookies and tokens
     install_dashboard(app)  # /dashboard, when SPINE_CDS_DASHBOARD_USERS names a users file
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -23,3 +23,17 @@ STORE_FAILURES = Counter(
     "Decision log or feedback writes that failed because the database was unavailable, by operation",
     ["operation"],
 )
+CHECK_ANSWERS = Counter(
+    "spine_cds_check_answers_total",
+    "Red-flag check answers stored, by question (red-flag id) and answer (yes/no)",
+    ["question", "answer"],
+)
+CHECK_ANSWER_SETS = Counter(
+    "spine_cds_check_answer_sets_total",
+    "Red-flag check forms stored, by whether the answers changed the pathway the record alone gave",
+    ["changed_pathway"],
+)
+CHECK_REFUSED = Counter(
+    "spine_cds_check_refused_total", "Red-flag check requests refused, by reason", ["reason"]
+)
+CHECK_LINKS = Counter("spine_cds_check_links_total", "Cards that carried a red-flag check link")

@@ -187,6 +187,83 @@ def _operations_paths() -> dict[str, Any]:
     }
 
 
+def _check_paths() -> dict[str, Any]:
+    """The red-flag check pages (HTML for a clinician's browser; docs/red-flag-check.md)."""
+    html = {"text/html": {"schema": {"type": "string"}}}
+    token = {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "description": "The signed, timed token of a card's red-flag check link",
+        "schema": {"type": "string"},
+    }
+    refused = {
+        status: {"description": why, "content": html}
+        for status, why in {
+            "400": "Link not valid (tampered, another service's), CSRF token missing or forged, bad field",
+            "409": "The link was already used",
+            "410": "The link has expired",
+            "413": "Form over the size limit",
+            "415": "Not a form",
+            "429": "Too many requests from this address",
+            "503": "The database is unavailable",
+        }.items()
+    }
+    return {
+        "/check/{token}": {
+            "get": {
+                "operationId": "showRedFlagQuestions",
+                "summary": "The card's red-flag questions as a form",
+                "parameters": [token],
+                "responses": {"200": {"description": "The form", "content": html}, **refused},
+            },
+            "post": {
+                "operationId": "saveRedFlagAnswers",
+                "summary": "Store the answers (once per link) and show what follows",
+                "parameters": [token],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"csrf_token": {"type": "string"}},
+                                "additionalProperties": {"enum": ["yes", "no"]},
+                                "description": "One field per red-flag id asked, yes or no",
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": {"description": "Stored; the outcome", "content": html}, **refused},
+            },
+        },
+        "/Questionnaire/spinal-red-flags": {
+            "get": {
+                "operationId": "redFlagQuestionnaire",
+                "summary": "The red-flag questions as a FHIR R4 Questionnaire (SDC), from the knowledge",
+                "responses": {
+                    "200": {
+                        "description": "Questionnaire",
+                        "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/check/static/check.css": {
+            "get": {
+                "operationId": "redFlagCheckStylesheet",
+                "summary": "The pages' stylesheet",
+                "responses": {
+                    "200": {
+                        "description": "CSS",
+                        "content": {"text/css": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
 def build_openapi(service_ids: list[str]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service, for the declared service ids."""
     return {
@@ -196,7 +273,7 @@ def build_openapi(service_ids: list[str]) -> dict[str, Any]:
             "version": version("spine-cds"),
             "description": "Advice on spinal X-ray, CT and MRI orders in primary care (CDS Hooks 2.0)",
         },
-        "paths": {**_hook_operations(service_ids), **_operations_paths()},
+        "paths": {**_hook_operations(service_ids), **_operations_paths(), **_check_paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -8,7 +8,7 @@ actually being evaluated.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,9 @@ from cds_service.hooks.request import HookRequest
 from cds_service.hooks.response import HookResponse
 from cds_service.hooks.services import CdsService
 from cds_service.knowledge import Knowledge
+from cds_service.rules.answers import ClinicianAnswers
 from cds_service.rules.classify import classify_order
-from cds_service.rules.model import Decision
+from cds_service.rules.model import Decision, ImagingOrder
 from cds_service.rules.pathway import decide
 from cds_service.settings import Settings
 
@@ -29,6 +30,8 @@ from cds_service.settings import Settings
 CONSULT_NAMESPACE = uuid.UUID("6f1c1d0e-8c55-4c1e-9a53-5a1d3f0c9b21")
 
 RecordLoader = Callable[[Sequence[Resource]], PatientRecord]
+# The red-flag check answers that apply to each order, by order reference (one look-up per call).
+AnswerFinder = Callable[[Sequence[ImagingOrder]], Mapping[str, ClinicianAnswers]]
 
 
 @dataclass(frozen=True)
@@ -52,19 +55,24 @@ def evaluate_hook(
     load_record: RecordLoader,
     knowledge: Knowledge,
     settings: Settings,
+    find_answers: AnswerFinder | None = None,
 ) -> HookOutcome:
-    """Run one hook call through classification, red-flag detection, pathway choice and cards."""
+    """Run one hook call through classification, red-flag detection, pathway choice and cards.
+
+    `find_answers` is asked only when there is a spinal order to decide."""
     to_evaluate, other_orders = candidate_orders(hook, context)
     orders = [o for o in (classify_order(r, knowledge) for r in to_evaluate) if o is not None]
     if not orders:
         return HookOutcome(HookResponse(cards=[]), ())
     record = load_record(other_orders)
+    answers = find_answers(orders) if find_answers is not None else {}
     decisions = tuple(
         decide(
             order,
             record,
             knowledge,
             consult_id=consult_id_for(hook_instance, order.reference),
+            answers=answers.get(order.reference),
         )
         for order in orders
     )
@@ -73,7 +81,12 @@ def evaluate_hook(
 
 
 def evaluate_call(
-    call: HookRequest, service: CdsService, *, knowledge: Knowledge, settings: Settings
+    call: HookRequest,
+    service: CdsService,
+    *,
+    knowledge: Knowledge,
+    settings: Settings,
+    find_answers: AnswerFinder | None = None,
 ) -> HookOutcome:
     """Run a validated hook request through the pipeline for one service; the record comes from the
     request's prefetch, or from its FHIR server for what the prefetch lacks."""
@@ -96,4 +109,5 @@ def evaluate_call(
         load_record=load_record,
         knowledge=knowledge,
         settings=settings,
+        find_answers=find_answers,
     )

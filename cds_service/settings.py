@@ -59,9 +59,12 @@ class Settings(BaseSettings):
     quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
     mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
 
-    # Web pages (dashboard, red-flag check): the key signing their cookies and tokens, the same on
-    # every node. Unset: a random per-process key (a loud warning), so sessions end at a restart.
+    # Web pages (the red-flag check, the dashboard). One signing key for every node; unset: random
+    # per server, with a loud warning, so links and sign-ins from one server do not work on another.
     secret_key: SecretStr | None = None
+    check_token_minutes: int = 30  # how long a card's red-flag check link works
+    answers_valid_minutes: int = 120  # how long the clinician's answers count for that patient and order
+    check_requests_per_minute: int = 60  # per client address, across all nodes (shared database)
     # The clinical lead's dashboard: off unless a users file is named (`spine-cds users add`).
     dashboard_users: str | None = None
     dashboard_session_minutes: int = Field(default=60, ge=1, le=24 * 60)

@@ -21,9 +21,13 @@ SCRATCH=$(mktemp -d)
 LOG="$SCRATCH/serve.log"
 export SPINE_CDS_AUTH=off
 export SPINE_CDS_DATABASE_URL="sqlite:///$SCRATCH/demo.sqlite"
-# The dashboard: a demo user with a one-off password (printed at the end), a key shared by the workers.
+export SPINE_CDS_PUBLIC_URL="$URL"  # the red-flag check links on the cards point here
+# One pair of keys for the server and `spine-cds evaluate` below, so every link printed works.
+SPINE_CDS_SECRET_KEY=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))")
+SPINE_CDS_PATIENT_HASH_KEY=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))")
+export SPINE_CDS_SECRET_KEY SPINE_CDS_PATIENT_HASH_KEY
+# The dashboard: a demo user with a one-off password, printed at the end.
 export SPINE_CDS_DASHBOARD_USERS="$SCRATCH/dashboard-users.json"
-export SPINE_CDS_SECRET_KEY=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))")
 DEMO_PASSWORD=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(12))")
 printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/spine-cds users add demo --password-stdin >/dev/null
 
@@ -63,6 +67,11 @@ echo "== Every sample order through the service over HTTP =="
 echo
 echo "== One order as the GP sees it: an X-ray for suspected spinal metastases =="
 .venv/bin/spine-cds evaluate sample_bundles/03-xray-for-suspected-metastases.json 2>/dev/null
+
+echo
+echo "== The red-flag check: the questions of one card (acute low back pain, no red flags on record) =="
+echo "Open this link in a browser, answer, and the next order-select for that order uses the answers:"
+.venv/bin/spine-cds check-link sample_bundles/17-acute-low-back-pain-no-red-flags.json --url "$URL"
 
 echo
 echo "== The clinical lead's dashboard (the log of the calls above) =="

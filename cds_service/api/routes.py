@@ -14,6 +14,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
+from cds_service.check import answer_finder, link_cards
 from cds_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from cds_service.hooks.request import (
     ORDER_HOOKS,
@@ -131,10 +132,18 @@ def call_service(service_id: str) -> Response:
 
     # Only absurd client JSON trips recursion (no FHIR resource nests hundreds of levels deep); a
     # depth check on every body would cost more than a whole call on a large record.
+    patient_hash = get_store(current_app).patient_key(context.patientId)
     try:
-        outcome = evaluate_call(call, service, knowledge=_knowledge(), settings=settings)
+        outcome = evaluate_call(
+            call,
+            service,
+            knowledge=_knowledge(),
+            settings=settings,
+            find_answers=answer_finder(current_app, patient_hash),
+        )
     except RecursionError as error:
         raise BadRequest(TOO_DEEP) from error
+    link_cards(current_app, outcome, service_id=service.id, patient_hash=patient_hash)
     try:
         # Straight to JSON text in pydantic's serializer: no intermediate dict for Flask to encode.
         body = outcome.response.model_dump_json(by_alias=True, exclude_none=True)

@@ -256,6 +256,7 @@ class CardFacts:
     order: OrderWords
     red_flags: tuple[FlagWords, ...]
     ask_about: tuple[str, ...]
+    answered: bool  # the red-flag check's answers were applied
     not_checked: tuple[str, ...]
     rationale: str
     recent_bloods: tuple[DatedWords, ...]
@@ -290,6 +291,7 @@ def card_facts(
             for flag in decision.red_flags
         ),
         ask_about=tuple(_question_text(a.question, texts) for a in decision.ask_about),
+        answered=decision.answers_used is not None,
         not_checked=tuple(marker(markdown_text(n)) for n in decision.not_checked),
         rationale=marker(markdown_text(decision.rationale)) if decision.rationale else "",
         recent_bloods=tuple(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.settings import Settings
+from cds_service.store.check_report import CheckReport, build_check_report
 from cds_service.store.engine import open_engine, sqlite_file
 from cds_service.store.migrate import current_revision
 from cds_service.store.report import Report, build_report
@@ -69,6 +70,24 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+def format_check_report(check: CheckReport) -> str:
+    """The red-flag check's part of the report as plain text."""
+    lines = ["Red-flag check", "", f"answer sets stored: {check.answer_sets}", ""]
+    lines.append(f"{'question':<32}{'yes':>8}{'no':>8}")
+    for question, counts in sorted(check.questions.items()):
+        lines.append(f"{question:<32}{counts.get('yes', 0):>8}{counts.get('no', 0):>8}")
+    if not check.questions:
+        lines.append("(no answers stored)")
+    lines += [
+        "",
+        f"decisions that used answers: {check.decisions_with_answers}; "
+        f"an answer changed the pathway: {check.pathway_changed}",
+    ]
+    for (without, with_answers), n in sorted(check.changes.items()):
+        lines.append(f"{n:>6}  {without} -> {with_answers}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the report; exit 1 when there is no decision log to read."""
     url = args.database_url or Settings().database_url
@@ -83,10 +102,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"{shown} holds no decision log (the service has not run against it)", file=sys.stderr)
             return 1
         report = build_report(engine, since=args.since)
+        check = build_check_report(engine, since=args.since)
     except SQLAlchemyError as error:
         print(f"Cannot read the decision log at {shown}: {type(error).__name__}", file=sys.stderr)
         return 1
     finally:
         engine.dispose()
-    print(json.dumps(report.to_json(), indent=2) if args.json else format_report(report))
+    if args.json:
+        print(json.dumps({**report.to_json(), "redFlagCheck": check.to_json()}, indent=2))
+    else:
+        print(format_report(report) + "\n\n" + format_check_report(check))
     return 0

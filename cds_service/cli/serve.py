@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import secrets
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from pydantic import SecretStr
 
 from cds_service.app import create_app, freeze_startup_heap
 from cds_service.settings import Settings
+
+log = logging.getLogger("cds_service.serve")
+
+
+def with_server_keys(settings: Settings) -> Settings:
+    """Settings whose unset keys get one random value for the whole server, made before the workers
+    fork: every worker then signs check links and hashes patient ids alike (still not across nodes
+    or restarts, which is why it is a warning)."""
+    update: dict[str, SecretStr] = {}
+    for name, variable in (
+        ("secret_key", "SPINE_CDS_SECRET_KEY"),
+        ("patient_hash_key", "SPINE_CDS_PATIENT_HASH_KEY"),
+    ):
+        if getattr(settings, name) is None:
+            log.warning(
+                "%s is not set: a random key for this server's workers only; set it on every node", variable
+            )
+            update[name] = SecretStr(secrets.token_urlsafe(32))
+    return settings.model_copy(update=update) if update else settings
 
 
 class ProductionServer(BaseApplication):
@@ -63,5 +85,6 @@ def run(args: argparse.Namespace) -> int:
         "accesslog": None,  # the app logs one JSON line per request itself, without patient data
         "errorlog": "-",
     }
-    ProductionServer(lambda: create_app(settings), options).run()
+    keyed = with_server_keys(settings)
+    ProductionServer(lambda: create_app(keyed), options).run()
     return 0

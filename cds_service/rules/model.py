@@ -144,6 +144,10 @@ class Decision:
     # The record says the patient has died: the card asks the GP to check the patient and the record.
     deceased: Evidence | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # The red-flag check (issue 10): the answers applied ({red flag id: 'yes' | 'no'}) and the pathway
+    # the record alone gave; both None when no answers applied.
+    answers_used: dict[str, str] | None = None
+    pathway_without_answers: Pathway | None = None
 
     @property
     def red_flag_ids(self) -> tuple[RedFlagId, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from cds_service.fhir.record import PatientRecord
 from cds_service.knowledge import Knowledge
+from cds_service.rules.answers import ClinicianAnswers
 from cds_service.rules.detectors import Findings, detect_red_flags
 from cds_service.rules.model import AskAbout, Decision, ImagingOrder, Pathway, RedFlagId
 from cds_service.rules.pathway_rules import PathwayRule, PathwayRules, load_pathway_rules
@@ -33,11 +34,24 @@ def choose_pathway(
     return rules.choose({str(f) for f in flags}, set(features))
 
 
-def decide(order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, consult_id: str) -> Decision:
-    """The one pathway for this order, with the red flags and evidence behind it."""
+def decide(
+    order: ImagingOrder,
+    record: PatientRecord,
+    knowledge: Knowledge,
+    *,
+    consult_id: str,
+    answers: ClinicianAnswers | None = None,
+) -> Decision:
+    """The one pathway for this order, with the red flags and evidence behind it (and the clinician's
+    answers from the red-flag check, when given: a 'yes' is a flag, a 'no' a question settled)."""
     rules = load_pathway_rules()
     findings = detect_red_flags(order, record, knowledge)
+    record_only = None
+    if answers is not None:
+        record_only = choose_pathway(findings.flags, findings.features, rules=rules).pathway
+        answers.add_to(findings)
     rule = choose_pathway(findings.flags, findings.features, rules=rules)
+    asked = questions(findings, rules)
     rating = rules.rating(rule.pathway, order.modality)
     return Decision(
         order=order,
@@ -45,7 +59,7 @@ def decide(order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, 
         rating=rating,
         consult_id=consult_id,
         red_flags=findings.red_flags(),
-        ask_about=questions(findings, rules),
+        ask_about=answers.still_to_ask(asked) if answers is not None else asked,
         not_checked=tuple(findings.not_checked),
         rationale=rationale(rule, order, rules),
         recent_infection_bloods=(
@@ -53,6 +67,8 @@ def decide(order: ImagingOrder, record: PatientRecord, knowledge: Knowledge, *, 
         ),
         deceased=findings.deceased,
         extras={"rule": rule.id, "features": sorted(findings.features), "age": findings.age},
+        answers_used=answers.used() if answers is not None else None,
+        pathway_without_answers=record_only if answers is not None and answers.answers else None,
     )
 
 

@@ -59,6 +59,10 @@ class DecisionStore:
         """The engine for frequent small writes (on SQLite, commits are not synced one by one)."""
         return self._decision_engine
 
+    def patient_key(self, patient_id: str | None) -> str | None:
+        """The keyed hash that stands for this patient in the log (None without a patient id)."""
+        return patient_hash(self._patient_hash_key, patient_id)
+
     def migrate(self) -> None:
         """Bring the schema to head (once per process); raises StoreUnavailable if the database is down."""
         if self._migrated:

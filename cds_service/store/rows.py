@@ -85,6 +85,10 @@ def decision_rows(
                 "red_flags": [flag.value for flag in decision.red_flag_ids],
                 "not_checked": list(decision.not_checked),
                 "decided_at": now,
+                "answers_used": decision.answers_used,
+                "pathway_without_answers": (
+                    decision.pathway_without_answers.value if decision.pathway_without_answers else None
+                ),
                 "client_id": _clip(client_id, 300),
                 "tenant": _clip(tenant, 200),
                 "suggestion_kinds": kinds or None,

@@ -44,6 +44,21 @@ def token_key(issuer: str, jti: str) -> str:
     return hashlib.sha256(f"{len(issuer)}:{issuer}{jti}".encode()).hexdigest()
 
 
+def claim_statement(engine: sa.Engine) -> sa.Insert:
+    """INSERT of a token key that returns a row only on its first use (parameters: token_key,
+    expires_at, now). A row left by an expired token does not block the key for ever: it is taken
+    over, in the same atomic statement, only if its expiry has passed. Otherwise nothing is written
+    and RETURNING gives no row: a replay."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    table = tables.seen_tokens
+    insert = dialect.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.token_key],
+        set_={"expires_at": insert.excluded.expires_at},
+        where=table.c.expires_at < sa.bindparam("now"),
+    ).returning(table.c.token_key)
+
+
 class SeenTokens:
     """The shared table of seen token ids, in the decision store's database."""
 
@@ -63,17 +78,7 @@ class SeenTokens:
         self._next_purge = time.time() + purge_interval_seconds
         self._purge_lock = threading.Lock()
         self._paused_until = 0.0
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        table = tables.seen_tokens
-        insert = dialect.insert(table)
-        # A row left by an expired token does not block the jti for ever: it is taken over, in the
-        # same atomic statement, only if its expiry has passed. Otherwise nothing is written and
-        # RETURNING gives no row: a replay.
-        self._claim = insert.on_conflict_do_update(
-            index_elements=[table.c.token_key],
-            set_={"expires_at": insert.excluded.expires_at},
-            where=table.c.expires_at < sa.bindparam("now"),
-        ).returning(table.c.token_key)
+        self._claim = claim_statement(self._engine)
 
     def first_use(self, issuer: str, jti: str, expires_at: float) -> bool:
         """Record the token id; False when any node has seen it and it has not expired (a replay).

@@ -37,6 +37,9 @@ decisions = sa.Table(
     sa.Column("red_flags", sa.JSON(), nullable=False),
     sa.Column("not_checked", sa.JSON(), nullable=False),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # The red-flag check (0003): answers applied ({red flag id: yes|no}) and the record-only pathway.
+    sa.Column("answers_used", sa.JSON(none_as_null=True), nullable=True),  # SQL NULL, not JSON null
+    sa.Column("pathway_without_answers", sa.String(64), nullable=True),
     # Who asked (migration 0004): the client JWT's `iss` and `tenant` (null with auth off), and
     # what each suggestion shown does ({suggestion uuid: kind}, e.g. "cancel-order").
     sa.Column("client_id", sa.String(300), nullable=True),
@@ -87,6 +90,33 @@ seen_tokens = sa.Table(
     sa.Column("expires_at", sa.BigInteger(), nullable=False, index=True),
 )
 
+red_flag_answers = sa.Table(
+    "red_flag_answers",
+    metadata,
+    sa.Column("id", RowId, primary_key=True, autoincrement=True),
+    sa.Column("answer_set_id", sa.String(36), nullable=False),  # uuid4 per submitted form
+    sa.Column("consult_id", sa.String(64), nullable=False),
+    sa.Column("service_id", sa.String(200), nullable=False),
+    sa.Column("patient_hash", sa.String(64), nullable=False),
+    sa.Column("order_reference", sa.String(300), nullable=False),
+    sa.Column("order_system", sa.String(300), nullable=True),
+    sa.Column("order_code", sa.String(100), nullable=True),
+    sa.Column("question", sa.String(64), nullable=False),  # a red-flag id
+    sa.Column("answer", sa.String(8), nullable=False),  # 'yes' | 'no'
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_red_flag_answers_patient_order_reference", "patient_hash", "order_reference"),
+    sa.Index("ix_red_flag_answers_patient_order_code", "patient_hash", "order_code"),
+)
+
+check_rate_limits = sa.Table(
+    "check_rate_limits",
+    metadata,
+    # SHA-256 (hex) of the client address: requests to /check/ per address and window, on every node.
+    sa.Column("bucket", sa.String(64), primary_key=True),
+    sa.Column("window_start", sa.BigInteger(), nullable=False, index=True),  # Unix second
+    sa.Column("hits", sa.Integer(), nullable=False),
+)
 
 # The dashboard's summaries of settled days (see cds_service/dashboard/summaries.py): per day, the
 # decisions counted by everything the page groups by, so a year's page adds up a few thousand rows

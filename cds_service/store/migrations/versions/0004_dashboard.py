@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-# Re-chained to "0003" (red-flag check answers) when that lands; see team CONTRACTS.md.
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
