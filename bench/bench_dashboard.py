@@ -94,6 +94,8 @@ def generate(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[dict[
             "client_id": client_id,
             "tenant": tenant,
             "suggestion_kinds": suggestion_kinds or None,
+            "answers_used": None,
+            "pathway_without_answers": None,
         }
         feedback = []
         if shown and rng.random() < 0.7:

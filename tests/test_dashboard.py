@@ -13,8 +13,10 @@ from flask.testing import FlaskClient
 
 from cds_service import Settings, create_app
 from cds_service.store import get_store, tables
+from tests.check_loop import check_link, lumbar_mri_call, path_of, read_form, refired
 from tests.dashboard_log import ExpectedFigures, fill_log
 from tests.dashboard_pages import figure, sign_in, totals, users_file
+from tests.hook_requests import SELECT_URL
 from tests.store_samples import lumbar_mri_decision, overridden, response_with_cards
 
 
@@ -235,3 +237,36 @@ def test_an_override_reason_written_like_a_formula_is_not_run_by_a_spreadsheet(
     sign_in(client)
     rows = list(csv.DictReader(io.StringIO(client.get("/dashboard/export.csv").text)))
     assert [row["override_reason_code"] for row in rows] == ['\'=HYPERLINK("x")']
+
+
+def test_the_gps_red_flag_check_answers_and_the_pathways_they_changed_are_shown(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = Settings(
+        auth="off",
+        database_url=database_url,
+        dashboard_users=users_file(tmp_path),
+        secret_key="k",
+        patient_hash_key="p",
+    )
+    client = create_app(settings).test_client()
+    call = lumbar_mri_call()
+    link = check_link(client.post(SELECT_URL, json=call).get_json()) or ""
+    form = read_form(client.get(path_of(link)).text)
+    answered = client.post(
+        path_of(link),
+        data={
+            "csrf_token": form.csrf_token,
+            "saddle-anaesthesia": "yes",
+            "bladder-or-bowel-dysfunction": "no",
+        },
+    )
+    assert answered.status_code == 200
+    assert client.post(SELECT_URL, json=refired(call)).status_code == 200
+    assert sign_in(client) == 303  # the check's session cookie and the dashboard's live side by side
+    page = client.get("/dashboard").text
+    assert '<strong id="with-answers">1</strong>' in page
+    assert '<strong id="changed-by-answers">1</strong>' in page
+    assert '<th scope="row">saddle-anaesthesia</th><td>1</td><td>0</td>' in page
+    assert '<th scope="row">bladder-or-bowel-dysfunction</th><td>0</td><td>1</td>' in page
+    assert "<td>Emergency department</td><td>1</td>" in page

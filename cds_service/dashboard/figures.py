@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -76,6 +76,9 @@ class Figures:
     watch_truncated: bool
     tariff: Tariff
     unwatched_no_feedback: int = 0
+    questions: list[tuple[str, int, int]] = field(default_factory=list)  # (red flag, yes, no)
+    with_answers: int = 0  # decisions that used the GP's answers
+    changed_by_answers: list[tuple[str, str, int]] = field(default_factory=list)  # (from, to, n)
 
     @property
     def decisions(self) -> int:
@@ -140,6 +143,8 @@ def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figure
         outcome_rows = query.outcome_counts(connection, filters, live_from)
         flags = query.red_flag_counts(connection, filters, live_from)
         watch_rows = query.watch_list(connection, filters)
+        answer_rows = query.check_answers(connection, filters)
+        with_answers = query.pathways_with_answers(connection, filters)
 
     clients = sorted({Client(r.client_id, r.tenant) for r in daily}, key=lambda c: c.label)
     by_pathway: dict[date, Counter[str]] = defaultdict(Counter)
@@ -180,7 +185,21 @@ def build_figures(engine: sa.Engine, filters: Filters, tariff: Tariff) -> Figure
         )
         for row in watch_rows[: query.WATCH_LIST_LIMIT]
     ]
+    answered: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in answer_rows:
+        answered[row.question][row.answer] += row.n
+    questions = sorted(
+        ((q, c["yes"], c["no"]) for q, c in answered.items()), key=lambda item: (-item[1] - item[2], item[0])
+    )
+    changed = [
+        (row.pathway_without_answers, row.pathway, row.n)
+        for row in with_answers
+        if row.pathway_without_answers != row.pathway
+    ]
     return Figures(
+        questions=questions,
+        with_answers=sum(row.n for row in with_answers),
+        changed_by_answers=sorted(changed, key=lambda item: -item[2]),
         filters=filters,
         clients=clients,
         weeks=_weeks(filters),

@@ -243,3 +243,27 @@ def export_rows(connection: sa.Connection, filters: Filters) -> Iterator[Any]:
     )
     result = connection.execution_options(stream_results=True, yield_per=2000).execute(query)
     yield from result
+
+
+def check_answers(connection: sa.Connection, filters: Filters) -> list[Any]:
+    """(question, answer, count): the red-flag check questions GPs answered in the range (every
+    client: the answers are not tied to one)."""
+    a = tables.red_flag_answers
+    query = (
+        sa.select(a.c.question, a.c.answer, sa.func.count().label("n"))
+        .where(a.c.answered_at >= filters.start, a.c.answered_at < filters.end)
+        .group_by(a.c.question, a.c.answer)
+    )
+    return list(connection.execute(query))
+
+
+def pathways_with_answers(connection: sa.Connection, filters: Filters) -> list[Any]:
+    """(pathway from the record alone, pathway with the GP's answers, decisions) for the decisions
+    that used answers from the red-flag check."""
+    groups = [d.c.pathway_without_answers, d.c.pathway]
+    query = (
+        sa.select(*groups, sa.func.count().label("n"))
+        .where(*filters.where(), d.c.pathway_without_answers.is_not(None))
+        .group_by(*groups)
+    )
+    return list(connection.execute(query))

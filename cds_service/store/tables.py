@@ -57,6 +57,7 @@ decisions = sa.Table(
     sa.Index("ix_decisions_decided_at_pathway", "decided_at", "pathway", "modality", "client_id", "tenant"),
     sa.Index("ix_decisions_client_decided_at", "client_id", "tenant", "decided_at"),
     sa.Index("ix_decisions_watch", "pathway", "outcome", "decided_at"),
+    sa.Index("ix_decisions_answers", "pathway_without_answers", "decided_at"),
     # A retried hook call (same hookInstance, same order) is logged once.
     sa.UniqueConstraint("consult_id", "service_id", name="uq_decisions_consult_service"),
 )

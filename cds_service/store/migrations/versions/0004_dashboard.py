@@ -80,6 +80,8 @@ def upgrade() -> None:
     op.create_index("ix_decisions_client_decided_at", "decisions", ["client_id", "tenant", "decided_at"])
     # The safety watch list: overridden cards of two pathways, newest first.
     op.create_index("ix_decisions_watch", "decisions", ["pathway", "outcome", "decided_at"])
+    # The red-flag check panel: decisions that used the GP's answers (0003's column).
+    op.create_index("ix_decisions_answers", "decisions", ["pathway_without_answers", "decided_at"])
     _create_summaries()
 
 
@@ -123,6 +125,7 @@ def downgrade() -> None:
     op.drop_table("dashboard_daily_flags")
     op.drop_table("dashboard_daily")
     op.drop_table("dashboard_days")
+    op.drop_index("ix_decisions_answers", "decisions")
     op.drop_index("ix_decisions_watch", "decisions")
     op.drop_index("ix_decisions_client_decided_at", "decisions")
     op.drop_index("ix_decisions_decided_at_pathway", "decisions")
