@@ -19,6 +19,7 @@ from cds_service.dashboard import install_dashboard
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
+from cds_service.smart import install_smart
 from cds_service.store import install_store
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_error_handlers(app)  # CdsError family -> status + OperationOutcome
     install_routes(app)  # discovery, hooks, feedback
     install_check(app)  # the red-flag check pages (/check/) and the answers' store
+    install_smart(app)  # the SMART app (/smart/): the red-flag questions launched from the EHR
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
     install_dashboard(app)  # /dashboard, when SPINE_CDS_DASHBOARD_USERS names a users file
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]

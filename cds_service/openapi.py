@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from cds_service.api.routes import SERVICES_KEY
 from cds_service.hooks.request import DiscoveryResponse, FeedbackRequest, HookRequest
 from cds_service.hooks.response import HookResponse
+from cds_service.smart.api_description import smart_paths
 
 OPENAPI_KEY = "spine_cds.openapi"
 JSON = "application/json"
@@ -273,7 +274,7 @@ def build_openapi(service_ids: list[str]) -> dict[str, Any]:
             "version": version("spine-cds"),
             "description": "Advice on spinal X-ray, CT and MRI orders in primary care (CDS Hooks 2.0)",
         },
-        "paths": {**_hook_operations(service_ids), **_operations_paths(), **_check_paths()},
+        "paths": {**_hook_operations(service_ids), **_operations_paths(), **_check_paths(), **smart_paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -25,6 +25,7 @@ from cds_service.rules.classify import classify_order
 from cds_service.rules.model import Decision, ImagingOrder
 from cds_service.rules.pathway import decide
 from cds_service.settings import Settings
+from cds_service.smart.hook_answers import ehr_answers, with_ehr_answers
 
 # Namespace for consult ids: the same hook call and order always get the same consult id.
 CONSULT_NAMESPACE = uuid.UUID("6f1c1d0e-8c55-4c1e-9a53-5a1d3f0c9b21")
@@ -91,16 +92,27 @@ def evaluate_call(
     """Run a validated hook request through the pipeline for one service; the record comes from the
     request's prefetch, or from its FHIR server for what the prefetch lacks."""
 
+    loaded: list[PatientRecord] = []
+
     def load_record(other_orders: Sequence[Resource]) -> PatientRecord:
-        return load_patient_record(
-            context=call.context,
-            prefetch=call.prefetch,
-            fhir_server=call.fhirServer,
-            access_token=call.access_token,
-            settings=settings,
-            other_orders=other_orders,
-            templates=service.prefetch,
+        loaded.append(
+            load_patient_record(
+                context=call.context,
+                prefetch=call.prefetch,
+                fhir_server=call.fhirServer,
+                access_token=call.access_token,
+                settings=settings,
+                other_orders=other_orders,
+                templates=service.prefetch,
+            )
         )
+        return loaded[-1]
+
+    def answers_for(orders: Sequence[ImagingOrder]) -> Mapping[str, ClinicianAnswers]:
+        """The check page's answers, with the EHR's (QuestionnaireResponses) for this patient."""
+        patient_id = str(call.context.get("patientId", ""))
+        ehr = ehr_answers(loaded[-1], patient_id=patient_id, settings=settings) if loaded else None
+        return with_ehr_answers(find_answers, ehr)(orders)
 
     return evaluate_hook(
         hook=service.hook,
@@ -109,5 +121,5 @@ def evaluate_call(
         load_record=load_record,
         knowledge=knowledge,
         settings=settings,
-        find_answers=find_answers,
+        find_answers=answers_for,
     )

@@ -1,4 +1,4 @@
-"""Service settings, read from environment variables prefixed `SPINE_CDS_` (see README)."""
+"""Service settings, read from environment variables prefixed `SPINE_CDS_` (see docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     dashboard_users: str | None = None
     dashboard_session_minutes: int = Field(default=60, ge=1, le=24 * 60)
     tariff_file: str | None = None  # replaces the knowledge tariff (knowledge/tariff.json) of the cost panel
+
+    # SMART on FHIR (docs/smart-on-fhir.md): the red-flag questions as a SMART app the EHR launches.
+    smart_client_id: str | None = None  # unset: no SMART app, cards link to the /check/ page
+    smart_scopes: str = "launch openid fhirUser patient/QuestionnaireResponse.write"
+    smart_timeout_seconds: float = 5.0  # discovery and token requests to the EHR's servers
 
     @field_validator("fhir_servers", "cors_origins", "jwt_algorithms", mode="before")
     @classmethod

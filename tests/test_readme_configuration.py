@@ -1,4 +1,5 @@
-"""The README's "Configuration" table is the operator's one list of settings: it must stay complete."""
+"""docs/configuration.md is the operator's one list of settings: it must stay complete, and no other
+page keeps a settings table of its own."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import re
 from cds_service import Settings
 from tests.conftest import REPO
 
+CONFIGURATION = REPO / "docs" / "configuration.md"
+ROW = r"^\| `(SPINE_CDS_[A-Z_]+)` \| ([^|]+) \|"
+
 
 def configuration_rows() -> list[tuple[str, str]]:
-    """(variable, default) of every row of the table in the README's "## Configuration" section."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `(SPINE_CDS_[A-Z_]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    """(variable, default) of every row of the table in docs/configuration.md."""
+    return re.findall(ROW, CONFIGURATION.read_text(encoding="utf-8"), flags=re.MULTILINE)
 
 
 def test_every_setting_is_documented_once_in_the_configuration_table() -> None:
@@ -22,10 +24,14 @@ def test_every_setting_is_documented_once_in_the_configuration_table() -> None:
     assert len(documented) == len(set(documented))
 
 
-def test_no_other_section_has_its_own_settings_table() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `SPINE_CDS_[A-Z_]+` \|", readme, flags=re.MULTILINE)
-    assert len(rows) == len(configuration_rows())
+def test_no_other_page_has_its_own_settings_table() -> None:
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    elsewhere = [
+        page.name
+        for page in pages
+        if page != CONFIGURATION and re.search(ROW, page.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    ]
+    assert elsewhere == []
 
 
 def test_the_documented_plain_defaults_are_the_real_ones() -> None:

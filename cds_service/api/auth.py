@@ -43,11 +43,11 @@ log = logging.getLogger("cds_service.auth")
 
 # Routes anyone may call: probes, metrics and the API description carry no patient data.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
-# Pages opened in a browser, each with its own guard: the red-flag check (a signed token from a card
-# link), the published red-flag Questionnaire (no data), and the dashboard (its own sign-in and
-# session cookie, checked by its blueprint). A client JWT does not open the dashboard, and no other
-# path accepts the dashboard's cookie in place of a JWT.
-BROWSER_PAGE_PREFIXES = ("/check/", "/Questionnaire/", "/dashboard")
+# Pages a clinician opens in a browser from a card link or an EHR launch, and the published
+# Questionnaire: they carry their own protection (signed tokens, the EHR's OAuth) or no patient data.
+# The dashboard has its own sign-in and session cookie (checked by its blueprint): a client JWT does
+# not open it, and no other path accepts its cookie in place of a JWT.
+BROWSER_PAGE_PREFIXES = ("/check/", "/smart/", "/Questionnaire/", "/dashboard")
 
 # Curve each ECDSA algorithm is defined on (RFC 7518 §3.4); a mismatch is a forged header.
 EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}

@@ -5,7 +5,7 @@ status, duration and request id; never bodies, headers, tokens or patient data.
 
 Metrics under gunicorn with several workers: set PROMETHEUS_MULTIPROC_DIR to an empty directory
 before the server starts (prometheus_client reads it at import time) and /metrics aggregates every
-worker's counters; see README "Operations: health, metrics, logs".
+worker's counters; see docs/operations.md.
 """
 
 from __future__ import annotations

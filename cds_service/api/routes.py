@@ -178,6 +178,8 @@ def receive_feedback(service_id: str) -> dict[str, Any]:
 
 def install_routes(app: Flask) -> None:
     """Declare the services and register the discovery, hook and feedback routes."""
-    app.extensions[SERVICES_KEY] = declare_services(app.extensions["spine_cds.knowledge"])
+    app.extensions[SERVICES_KEY] = declare_services(
+        app.extensions["spine_cds.knowledge"], app.extensions["spine_cds.settings"]
+    )
     app.register_blueprint(discovery)
     app.register_blueprint(hooks)

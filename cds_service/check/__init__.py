@@ -25,6 +25,7 @@ from cds_service.pipeline import AnswerFinder, HookOutcome
 from cds_service.rules.answers import ClinicianAnswers
 from cds_service.rules.model import ImagingOrder
 from cds_service.settings import Settings
+from cds_service.smart import card_link
 from cds_service.store import get_store
 from cds_service.store.answers import AnswerStore
 
@@ -84,7 +85,9 @@ def link_cards(app: Flask, outcome: HookOutcome, *, service_id: str, patient_has
         if card is None:
             continue
         ticket = CheckTicket.of(decision, service_id=service_id, patient_hash=patient_hash)
-        link = Link.model_construct(label=labels()["check_link"], url=links.url(ticket), type="absolute")
+        label = labels()["check_link"]
+        check_link = Link.model_construct(label=label, url=links.url(ticket), type="absolute")
+        link = card_link(app.extensions["spine_cds.settings"], label, check_link)
         card.links = [*(card.links or []), link]
         CHECK_LINKS.inc()
 

@@ -18,6 +18,7 @@ from cds_service.fhir.prefetch import Present, Resolution, resolve_prefetch
 from cds_service.fhir.queries import (
     KEY_CATEGORY,
     PREFETCH_TEMPLATES,
+    QUESTIONNAIRE_RESPONSES_KEY,
     REQUIRED_KEYS,
     UnfillableTemplate,
     fill_template,
@@ -65,9 +66,11 @@ def _fetched_by_key(
     try:
         base = allowed_server(fhir_server, settings)
     except Forbidden:
-        if must_fetch:
+        if any(key != QUESTIONNAIRE_RESPONSES_KEY for key in must_fetch):
             raise  # a clear 403, and nothing is fetched
-        return {}, failures  # only continuation pages of a paginated prefetch: use what was sent
+        # Answers in the EHR are a bonus, never a reason to refuse a call the prefetch can answer.
+        failures.update({k: "fhirServer is not allowlisted" for k in must_fetch})
+        return {}, failures  # and continuation pages of a paginated prefetch: use what was sent
     return fetch_all(base, queries, access_token=access_token, settings=settings), failures
 
 
@@ -138,13 +141,16 @@ def load_patient_record(
     )
     if patient is None:
         unavailable.add("patient")
+    responses = resources_by_key.pop(QUESTIONNAIRE_RESPONSES_KEY, None)
     record_resources = [r for key, rs in resources_by_key.items() if key != "patient" for r in rs]
     if unavailable:
         log.info("Record loaded without: %s", ", ".join(sorted(unavailable)))
-    return PatientRecord.from_resources(
+    record = PatientRecord.from_resources(
         patient,
         record_resources,
         as_of=datetime.now(UTC).date(),
         unavailable=unavailable,
         draft_orders=other_orders,
     )
+    record.questionnaire_responses = tuple(responses) if responses is not None else None
+    return record

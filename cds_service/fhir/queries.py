@@ -60,6 +60,23 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "procedures": "Procedure?patient={{context.patientId}}",
 }
 
+# The clinician's red-flag answers written to the EHR by the SMART app (docs/smart-on-fhir.md). Not a
+# record category: questionnaire_answers.py reads them, and only for this patient, whatever the
+# server's search returned.
+QUESTIONNAIRE_RESPONSES_KEY = "questionnaireResponses"
+
+
+def prefetch_templates(questionnaire_url: str) -> dict[str, str]:
+    """Every template the services declare: the record's, and the responses to our Questionnaire
+    (its canonical URL follows SPINE_CDS_CANONICAL_BASE). Only restricted-subset parameters: a
+    reference, token equality, `_sort`."""
+    responses = (
+        "QuestionnaireResponse?patient={{context.patientId}}"
+        f"&questionnaire={quote(questionnaire_url, safe=':/')}&status=completed,amended&_sort=-authored"
+    )
+    return {**PREFETCH_TEMPLATES, QUESTIONNAIRE_RESPONSES_KEY: responses}
+
+
 # Without these the rules cannot say anything safe: the hook answers 412 when they cannot be had.
 REQUIRED_KEYS: frozenset[str] = frozenset({"patient", "conditions"})
 

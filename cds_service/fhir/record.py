@@ -151,6 +151,8 @@ class PatientRecord:
     unavailable: frozenset[str] = frozenset()
     draft_orders: tuple[Resource, ...] = ()
     _by_code: dict[tuple[str, str], list[Resource]] = field(default_factory=dict, repr=False)
+    # The QuestionnaireResponses the `questionnaireResponses` prefetch key gave (None: not read).
+    questionnaire_responses: tuple[Resource, ...] | None = None
 
     @classmethod
     def from_resources(

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cds_service.fhir.queries import PREFETCH_TEMPLATES
+from cds_service.fhir.queries import PREFETCH_TEMPLATES, prefetch_templates
 from cds_service.hooks.request import ORDER_SELECT, ORDER_SIGN, DiscoveryResponse, ServiceDefinition
 from cds_service.knowledge import Knowledge
+from cds_service.settings import Settings
+from cds_service.smart.hook_answers import smart_enabled
+from cds_service.smart.questionnaire import questionnaire_url
 
 USAGE_REQUIREMENTS = (
     "Send the prefetch keys listed, or give the service FHIR API access (fhirServer, and "
@@ -44,9 +47,14 @@ class CdsService:
         )
 
 
-def declare_services(knowledge: Knowledge) -> tuple[CdsService, ...]:
+def declare_services(knowledge: Knowledge, settings: Settings) -> tuple[CdsService, ...]:
     """The order-select and order-sign services, described against the guideline they implement."""
     guideline = knowledge.guideline
+    # The clinician's answers in the EHR are asked for only when the SMART app writes them: other
+    # deployments keep their prefetch (and FHIR calls) as they were.
+    templates = (
+        prefetch_templates(questionnaire_url(settings)) if smart_enabled(settings) else PREFETCH_TEMPLATES
+    )
     source = f"Implements {guideline.label} ({guideline.version})."
     return (
         CdsService(
@@ -57,7 +65,7 @@ def declare_services(knowledge: Knowledge) -> tuple[CdsService, ...]:
                 "While a GP selects a spinal X-ray, CT or MRI, checks the record for red flags and "
                 f"advises on the imaging pathway for the selected orders. {source}"
             ),
-            prefetch=PREFETCH_TEMPLATES,
+            prefetch=templates,
         ),
         CdsService(
             id="spinal-imaging-order-sign",
@@ -67,7 +75,7 @@ def declare_services(knowledge: Knowledge) -> tuple[CdsService, ...]:
                 "When a GP signs orders, checks every spinal X-ray, CT or MRI among them against the "
                 f"record's red flags and advises on the imaging pathway. {source}"
             ),
-            prefetch=PREFETCH_TEMPLATES,
+            prefetch=templates,
         ),
     )
 
