@@ -17,6 +17,7 @@ from cds_service.api.observability import configure_json_logging, install_observ
 from cds_service.api.routes import install_routes
 from cds_service.api.unread_body import DISCARD_FACTOR, DiscardUnreadBody
 from cds_service.check import install_check
+from cds_service.dashboard import install_dashboard
 from cds_service.knowledge import load_knowledge
 from cds_service.openapi import install_openapi
 from cds_service.settings import Settings
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
     install_check(app)  # the red-flag check pages (/check/) and the answers' store
     install_smart(app)  # the SMART app (/smart/): the red-flag questions launched from the EHR
     install_openapi(app)  # GET /openapi.json, generated from the protocol models
+    install_dashboard(app)  # /dashboard, when SPINE_CDS_DASHBOARD_USERS names a users file
     app.wsgi_app = CollectGarbageBetweenRequests(app.wsgi_app)  # type: ignore[method-assign]
     # A refused body is drained after the answer, so a client still sending it reads the 413.
     app.wsgi_app = DiscardUnreadBody(  # type: ignore[method-assign]

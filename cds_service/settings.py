@@ -59,12 +59,16 @@ class Settings(BaseSettings):
     quiet_when_supported: bool = True  # no card when imaging is supported and there is nothing to add
     mirror_system_actions: bool = False  # also put systemActions in extension.systemActions (sandbox)
 
-    # Web pages (the red-flag check). One signing key for every node; unset: random per server,
-    # with a loud warning, so links from one server do not work on another.
+    # Web pages (the red-flag check, the dashboard). One signing key for every node; unset: random
+    # per server, with a loud warning, so links and sign-ins from one server do not work on another.
     secret_key: SecretStr | None = None
     check_token_minutes: int = 30  # how long a card's red-flag check link works
     answers_valid_minutes: int = 120  # how long the clinician's answers count for that patient and order
     check_requests_per_minute: int = 60  # per client address, across all nodes (shared database)
+    # The clinical lead's dashboard: off unless a users file is named (`spine-cds users add`).
+    dashboard_users: str | None = None
+    dashboard_session_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    tariff_file: str | None = None  # replaces the knowledge tariff (knowledge/tariff.json) of the cost panel
 
     # SMART on FHIR (docs/smart-on-fhir.md): the red-flag questions as a SMART app the EHR launches.
     smart_client_id: str | None = None  # unset: no SMART app, cards link to the /check/ page

@@ -26,6 +26,10 @@ export SPINE_CDS_PUBLIC_URL="$URL"  # the red-flag check links on the cards poin
 SPINE_CDS_SECRET_KEY=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))")
 SPINE_CDS_PATIENT_HASH_KEY=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(32))")
 export SPINE_CDS_SECRET_KEY SPINE_CDS_PATIENT_HASH_KEY
+# The dashboard: a demo user with a one-off password, printed at the end.
+export SPINE_CDS_DASHBOARD_USERS="$SCRATCH/dashboard-users.json"
+DEMO_PASSWORD=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(12))")
+printf '%s\n' "$DEMO_PASSWORD" | .venv/bin/spine-cds users add demo --password-stdin >/dev/null
 
 .venv/bin/spine-cds serve --host 127.0.0.1 --port "$PORT" --workers 2 >"$LOG" 2>&1 &
 SERVER=$!
@@ -68,6 +72,10 @@ echo
 echo "== The red-flag check: the questions of one card (acute low back pain, no red flags on record) =="
 echo "Open this link in a browser, answer, and the next order-select for that order uses the answers:"
 .venv/bin/spine-cds check-link sample_bundles/17-acute-low-back-pain-no-red-flags.json --url "$URL"
+
+echo
+echo "== The clinical lead's dashboard (the log of the calls above) =="
+echo "Open $URL/dashboard and sign in as user 'demo' with the one-off password: $DEMO_PASSWORD"
 if [ -t 0 ]; then
   read -r -p "Press Enter to stop the service ... " _
 fi

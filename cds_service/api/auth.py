@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 from cds_service.api.errors import outcome_response
 from cds_service.api.issuers import (
@@ -45,7 +45,9 @@ log = logging.getLogger("cds_service.auth")
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 # Pages a clinician opens in a browser from a card link or an EHR launch, and the published
 # Questionnaire: they carry their own protection (signed tokens, the EHR's OAuth) or no patient data.
-BROWSER_PAGE_PREFIXES = ("/check/", "/smart/", "/Questionnaire/")
+# The dashboard has its own sign-in and session cookie (checked by its blueprint): a client JWT does
+# not open it, and no other path accepts its cookie in place of a JWT.
+BROWSER_PAGE_PREFIXES = ("/check/", "/smart/", "/Questionnaire/", "/dashboard")
 
 # Curve each ECDSA algorithm is defined on (RFC 7518 §3.4); a mismatch is a forged header.
 EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
@@ -236,7 +238,7 @@ def install_auth(app: Flask) -> None:
         try:
             if token is None:
                 raise AuthFailure("missing-token")
-            verifier.verify(token, audience=public_url + request.path)
+            g.client_claims = verifier.verify(token, audience=public_url + request.path)
         except StoreUnavailable as outage:
             AUTH_FAILURES.labels(reason="replay-store-unavailable").inc()
             log.error(

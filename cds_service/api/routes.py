@@ -12,7 +12,7 @@ import logging
 from typing import Any, TypeVar
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
 from cds_service.check import answer_finder, link_cards
@@ -151,6 +151,11 @@ def _refuse_missing_context(service: CdsService, context: dict[str, Any]) -> Non
     )
 
 
+def _claim(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) and value else None
+
+
 @hooks.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     """A hook call: validate the envelope, run the pipeline, log the decisions, answer the cards."""
@@ -185,7 +190,10 @@ def call_service(service_id: str) -> Response:
     except (RecursionError, ValueError) as error:  # pydantic's "maximum serialization depth"
         raise BadRequest(TOO_DEEP) from error  # on junk echoed from the client's draft order
     if outcome.decisions:
+        claims = g.get("client_claims") or {}
         get_store(current_app).log_decisions(
+            client_id=_claim(claims, "iss"),
+            tenant=_claim(claims, "tenant"),
             service_id=service.id,
             hook=service.hook,
             hook_instance=call.hookInstance,

@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cds_service.cli import check_link, db, demo, evaluate, knowledge, report, request, serve
+from cds_service.cli import check_link, db, demo, evaluate, knowledge, report, request, serve, users
 
-COMMANDS = (serve, evaluate, demo, report, knowledge, check_link, request, db)
+COMMANDS = (serve, evaluate, demo, report, knowledge, check_link, request, db, users)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from cds_service.hooks.response import HookResponse
 from cds_service.metrics import FEEDBACK_ITEMS, STORE_FAILURES
 from cds_service.rules.model import Decision
 from cds_service.store import tables
+from cds_service.store.card_outcome import copy_outcome
 from cds_service.store.decision_writer import DecisionWriter
 from cds_service.store.migrate import upgrade_to_head
 from cds_service.store.rows import decision_rows, feedback_row, patient_hash
@@ -92,8 +93,12 @@ class DecisionStore:
         patient_id: str | None,
         decisions: Sequence[Decision],
         response: HookResponse,
+        client_id: str | None = None,
+        tenant: str | None = None,
     ) -> None:
-        """Record each decision with its card; never raises, because the GP's advice comes first."""
+        """Record each decision with its card; never raises, because the GP's advice comes first.
+
+        `client_id` / `tenant`: the verified client JWT's `iss` and `tenant` claims, if any."""
         if not decisions:
             return
         if time.monotonic() < self._log_paused_until:
@@ -109,6 +114,8 @@ class DecisionStore:
                 decisions=decisions,
                 response=response,
                 now=datetime.now(UTC),
+                client_id=client_id,
+                tenant=tenant,
             )
             self.migrate()
             self._decision_writer.write(rows)
@@ -138,7 +145,9 @@ class DecisionStore:
             with self.engine.begin() as connection:
                 statement = self._insert(tables.feedback, ("item_key",))
                 for row in rows:
-                    new += len(connection.execute(statement, row).all())
+                    if connection.execute(statement, row).all():
+                        new += 1
+                        copy_outcome(connection, row)
         except SQLAlchemyError as error:
             STORE_FAILURES.labels(operation="save_feedback").inc()
             log.warning("feedback store unavailable; answered 503 (%s)", type(error).__name__)

@@ -30,6 +30,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from cds_service.errors import StoreUnavailable
 from cds_service.store import tables
+from cds_service.store.card_outcome import OUTCOME_COLUMNS
 
 # The unique key that makes a retried hook call's rows a no-op (see tables.py).
 _CONFLICT_COLUMNS = ("consult_id", "service_id")
@@ -65,7 +66,8 @@ class DecisionWriter:
         self._engine = engine
         dialect = engine.dialect
         table = tables.decisions
-        columns = [column for column in table.columns if not column.primary_key]
+        # The card outcome columns are written by the feedback (card_outcome.py), not here.
+        columns = [c for c in table.columns if not c.primary_key and c.name not in OUTCOME_COLUMNS]
         insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         statement = (
             insert(table)

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from cds_service.cards.ids import card_uuid
+from cds_service.cards.ids import ConsultUuids
+from cds_service.cards.suggestions import plan_card
 from cds_service.errors import BadRequest
 from cds_service.hooks.response import HookResponse
 from cds_service.rules.model import Decision
@@ -43,14 +44,26 @@ def decision_rows(
     decisions: Sequence[Decision],
     response: HookResponse,
     now: datetime,
+    client_id: str | None = None,
+    tenant: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per decision, with the card and suggestion uuids the client was actually shown."""
+    """One row per decision, with the card and suggestion uuids the client was actually shown.
+
+    `client_id` and `tenant` are the verified client JWT's `iss` and `tenant` (None with auth off)."""
     cards = {card.uuid: card for card in response.cards if card.uuid}
     rows = []
     for decision in decisions:
-        uuid = card_uuid(decision.consult_id)
+        uuids = ConsultUuids(decision.consult_id)
+        uuid = uuids.card()
         card = cards.get(uuid)
         order = decision.order
+        shown = {s.uuid for s in (card.suggestions or []) if s.uuid} if card else set()
+        # What each shown suggestion does, so the dashboard can count imaging changed by the cards.
+        kinds = {
+            suggestion: key
+            for key in plan_card(decision).suggestion_keys
+            if (suggestion := uuids.suggestion(key)) in shown
+        }
         rows.append(
             {
                 "consult_id": decision.consult_id,
@@ -76,6 +89,9 @@ def decision_rows(
                 "pathway_without_answers": (
                     decision.pathway_without_answers.value if decision.pathway_without_answers else None
                 ),
+                "client_id": _clip(client_id, 300),
+                "tenant": _clip(tenant, 200),
+                "suggestion_kinds": kinds or None,
             }
         )
     return rows
