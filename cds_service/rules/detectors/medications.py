@@ -56,16 +56,18 @@ def duration_days(quantity: Any) -> int | None:
 def stated_end(res: Resource, start: date | None) -> date | None:
     """The end a prescription states: effective period, dosage bounds, validity or supply duration."""
     effective = res.get("effectivePeriod")
-    if isinstance(effective, dict) and parse_date(effective.get("end")):
-        return parse_date(effective.get("end"))
+    end = parse_date(effective.get("end")) if isinstance(effective, dict) else None
+    if end:
+        return end
     for dosage in as_list(res.get("dosageInstruction") or res.get("dosage")):
         timing = dosage.get("timing") if isinstance(dosage, dict) else None
         repeat = timing.get("repeat") if isinstance(timing, dict) else None
         if not isinstance(repeat, dict):
             continue
         bounds = repeat.get("boundsPeriod")
-        if isinstance(bounds, dict) and parse_date(bounds.get("end")):
-            return parse_date(bounds.get("end"))
+        end = parse_date(bounds.get("end")) if isinstance(bounds, dict) else None
+        if end:
+            return end
         days = duration_days(repeat.get("boundsDuration"))
         if days is not None and start is not None:
             return start + timedelta(days=days)
@@ -73,8 +75,9 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     if not isinstance(dispense, dict):
         return None
     validity = dispense.get("validityPeriod")
-    if isinstance(validity, dict) and parse_date(validity.get("end")):
-        return parse_date(validity.get("end"))
+    end = parse_date(validity.get("end")) if isinstance(validity, dict) else None
+    if end:
+        return end
     supply = duration_days(dispense.get("expectedSupplyDuration"))
     if supply is not None and start is not None:
         repeats = dispense.get("numberOfRepeatsAllowed")

@@ -52,19 +52,42 @@ class WordIndex:
             for start in starts:
                 self.by_start.setdefault(start, []).append(number)
         self.always = tuple(always)
+        self.every = frozenset(range(self.size))
+        # The starts form a tree of letters; one regex walks it at every word start (in C, not a
+        # Python loop over words and their first letters) and stops at the word's longest leading
+        # part in the tree. `reached` holds, for each such part, the patterns of all its own leading
+        # parts: exactly what looking up each of the word's first 1 to PREFIX letters would find.
+        self.reached: dict[str, frozenset[int]] = {}
+        for start in self.by_start:
+            for length in range(1, len(start) + 1):
+                head = start[:length]
+                self.reached[head] = frozenset(
+                    number for part in range(1, length + 1) for number in self.by_start.get(head[:part], ())
+                )
+        self.walk = re.compile(r"\b(?:" + _tree_pattern(set(self.by_start)) + ")") if self.by_start else None
 
     def candidates(self, text: str) -> set[int]:
         """Every pattern that could match somewhere in the text (a superset of those that do)."""
         if not text.isascii():
-            return set(range(self.size))
+            return set(self.every)
         found = set(self.always)
-        by_start = self.by_start
-        for word in WORD.findall(text.lower()):
-            for length in range(1, min(PREFIX, len(word)) + 1):
-                numbers = by_start.get(word[:length])
-                if numbers:
-                    found.update(numbers)
+        if self.walk is not None:
+            reached = self.reached
+            for head in set(self.walk.findall(text.lower())):
+                found.update(reached[head])
         return found
+
+
+def _tree_pattern(starts: set[str]) -> str:
+    """A regex matching the longest leading part of a text that leads some of `starts` (non-empty)."""
+    by_letter: dict[str, set[str]] = {}
+    for start in starts:
+        by_letter.setdefault(start[0], set()).add(start[1:])
+    branches = []
+    for letter in sorted(by_letter):
+        rest = {tail for tail in by_letter[letter] if tail}
+        branches.append(re.escape(letter) + (f"(?:{_tree_pattern(rest)})?" if rest else ""))
+    return "|".join(branches)
 
 
 def word_starts(pattern: re.Pattern[str]) -> set[str] | None:
