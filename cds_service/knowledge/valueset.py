@@ -115,17 +115,11 @@ class ValueSet:
         """True when the code is in the set (system None: match on the code alone)."""
         return self.concept(system, code) is not None
 
-    def match_text(self, text: str, *, could_match: Iterable[int] | None = None) -> str | None:
-        """The part of `text` that one of the set's text patterns matched, or None.
-
-        `could_match`, when given, holds the positions of the only patterns that can match this
-        text (the rest are known not to, and are not searched).
-        """
+    def match_text(self, text: str) -> str | None:
+        """The part of `text` that one of the set's text patterns matched, or None."""
         if not text:
             return None
-        patterns = self.text_patterns
-        tried = patterns if could_match is None else [patterns[place] for place in sorted(could_match)]
-        for pattern in tried:
+        for pattern in self.text_patterns:
             found = pattern.search(text)
             if found:
                 return found.group(0).strip() or text

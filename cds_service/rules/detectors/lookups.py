@@ -22,34 +22,33 @@ class TextWords:
 
     def __init__(self, knowledge: Knowledge) -> None:
         # The imaging sets classify orders; they are not findings.
-        self.patterned = [
+        patterned = [
             (value_set_id, value_set)
             for value_set_id, value_set in knowledge.value_sets.items()
             if value_set.text_patterns and "imaging" not in value_set_id
         ]
-        # Pattern number (in the flattened list) -> (its set's position in `patterned`, its own
-        # position in the set).
-        self.pattern_at = [
-            (place, own)
-            for place, (_, value_set) in enumerate(self.patterned)
-            for own in range(len(value_set.text_patterns))
-        ]
-        self.index = WordIndex([p for _, value_set in self.patterned for p in value_set.text_patterns])
+        self.patterns = [p for _, value_set in patterned for p in value_set.text_patterns]
+        # Pattern number -> the id of the set it belongs to (numbers run set by set, in set order).
+        self.set_of = [value_set_id for value_set_id, value_set in patterned for _ in value_set.text_patterns]
+        self.index = WordIndex(self.patterns)
 
     def matches(self, text: str) -> Mapping[str, str]:
-        """{value set id: matched words} for every value set whose text patterns match this text."""
+        """{value set id: matched words} for every value set whose text patterns match this text.
+
+        The same answer as each set's `ValueSet.match_text` (its first pattern that matches, in the
+        set's order), searching only the patterns the text's words could start.
+        """
         if not text:
             return {}
-        could_match: dict[int, set[int]] = {}
-        for number in self.index.candidates(text):
-            place, own = self.pattern_at[number]
-            could_match.setdefault(place, set()).add(own)
         found: dict[str, str] = {}
-        for place in sorted(could_match):
-            value_set_id, value_set = self.patterned[place]
-            words = value_set.match_text(text, could_match=could_match[place])
-            if words is not None:
-                found[value_set_id] = words
+        set_of, patterns = self.set_of, self.patterns
+        for number in sorted(self.index.candidates(text)):
+            value_set_id = set_of[number]
+            if value_set_id in found:
+                continue
+            matched = patterns[number].search(text)
+            if matched:
+                found[value_set_id] = matched.group(0).strip() or text
         return found
 
 
