@@ -97,6 +97,14 @@ def test_csv_export_has_one_line_per_decision_in_range_and_no_patient_identifier
     assert all(row["decided_at"].startswith(today) and row["card_shown"] in ("yes", "no") for row in rows)
     flags = " ".join(row["red_flags"] for row in rows)
     assert "history-of-cancer" in flags and "[" not in flags and '"' not in flags
+    # Each line carries its own decision's lists, never another decision's.
+    with get_store(client.application).engine.connect() as connection:
+        logged = connection.execute(
+            sa.select(tables.decisions.c.consult_id, tables.decisions.c.red_flags, tables.decisions.c.regions)
+        ).all()
+    assert {row["consult_id"]: (row["red_flags"], row["regions"]) for row in rows} == {
+        consult: (" ".join(flags), " ".join(regions)) for consult, flags, regions in logged
+    }
     assert any(row["accepted_suggestion_kinds"] == "cancel-order" for row in rows)
 
 

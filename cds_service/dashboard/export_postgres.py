@@ -22,7 +22,10 @@ FORMULA_START = "^[-=+@\t\r]"
 
 
 def _words(column: sa.Column[Any]) -> sa.ColumnElement[str]:
-    elements = sa.select(sa.func.json_array_elements_text(column)).scalar_subquery()
+    # Correlated to the row being exported: without correlate() SQLAlchemy gives the subquery its own
+    # FROM decisions, so every line would carry every decision's list (and a year's export of a
+    # million rows would build a million-element array per row).
+    elements = sa.select(sa.func.json_array_elements_text(column)).correlate(d).scalar_subquery()
     return sa.func.array_to_string(sa.func.array(elements), " ")
 
 
