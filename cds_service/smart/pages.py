@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from cds_service.cards.render import labels, templates_dir
+from cds_service.check.page import stylesheet_text
 from cds_service.check.questionnaire import build_questionnaire
 from cds_service.errors import Forbidden
 from cds_service.fhir.client import allowed_server
@@ -121,9 +122,8 @@ def _form(knowledge: Knowledge) -> dict[str, Any]:
 
 @smart_pages.get("/smart/smart.css")
 def stylesheet() -> Response:
-    """The pages' stylesheet, served by the service (no CDN)."""
-    css = (templates_dir() / "smart" / "smart.css").read_text("utf-8")
-    response = current_app.response_class(css, mimetype="text/css")
+    """The red-flag check's stylesheet (the SMART pages look the same), served by the service (no CDN)."""
+    response = current_app.response_class(stylesheet_text(), mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
