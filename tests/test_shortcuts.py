@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.fhir.record import RECORD_TYPES, PatientRecord
 from cds_service.knowledge import load_knowledge
-from cds_service.rules.detectors import word_index
 from cds_service.rules.detectors.findings import Reading
-from cds_service.rules.detectors.lookups import KnowledgeLookups, TextWords
+from cds_service.rules.detectors.lookups import KnowledgeLookups
 from cds_service.rules.detectors.medications import MedicineMatcher
+from cds_service.rules.detectors.pattern_set import PatternSet, without_lookarounds
 from cds_service.rules.model import CodeRef, ImagingOrder, Modality, Region
 
 SYNTHEA = Path(__file__).parent / "data" / "synthea"
@@ -173,7 +173,7 @@ def _pattern_words() -> list[str]:
         max_size=12,
     ),
     st.lists(
-        st.sampled_from([" ", " ", "  ", "-", ", ", ". ", "/", "(", ")", "; ", "\n"]),
+        st.sampled_from([" ", " ", "  ", "-", ", ", ". ", "/", "(", ")", "; ", "\n", "\x1c", "\t"]),
         min_size=12,
         max_size=12,
     ),
@@ -181,7 +181,7 @@ def _pattern_words() -> list[str]:
 def test_any_text_made_of_the_patterns_words_matches_the_same_value_sets_as_each_set_s_own_patterns(
     words: list[str], separators: list[str]
 ) -> None:
-    # The word index only narrows which patterns are searched: whatever the text, a note that names a
+    # RE2's shortlist only narrows which patterns are searched: whatever the text, a note that names a
     # red flag must be found exactly as reading it against every value set's patterns finds it.
     text = "".join(word + separator for word, separator in zip(words, separators, strict=False))
     knowledge = load_knowledge()
@@ -194,19 +194,47 @@ def test_any_text_made_of_the_patterns_words_matches_the_same_value_sets_as_each
     assert dict(found) == expected, text
 
 
-def test_without_the_standard_library_s_regex_parser_every_pattern_is_searched_and_answers_stay_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The index reads patterns with Python's private regex parser; a Python without it must still
-    # find every red flag in the order's words, only by searching every pattern.
+def test_a_pattern_re2_cannot_read_is_still_searched_for_every_text() -> None:
+    # A back-reference is beyond RE2: the pattern is left off its set, and Python searches it always.
+    patterns = [re.compile(r"\bsaddle\b", re.IGNORECASE), re.compile(r"\b(\w)\1ing\b", re.IGNORECASE)]
+    shortlist = PatternSet(patterns)
+    assert shortlist.always == (1,)
+    assert shortlist.candidates("a boot lacing") == [1]
+    assert shortlist.candidates("saddle numbness") == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "relaxed"),
+    [
+        (r"(?<!never )(?<!not )\binjects?\s+(heroin|drugs)\b", r"\binjects?\s+(heroin|drugs)\b"),
+        (r"\bdiabet(es|ic)\b(?!\s+insipidus)", r"\bdiabet(es|ic)\b"),
+        (r"(?<!\bhay\s)(?<![(])\bfever\w*\b", r"\bfever\w*\b"),
+        (r"\bskin\s+cancer\b(?!.*(melanoma|mole\)))", r"\bskin\s+cancer\b"),
+        (r"[(?!]\(?=x\)", r"[(?!]\(?=x\)"),  # a class and escapes, not look-arounds
+    ],
+)
+def test_look_arounds_are_dropped_for_re2_and_nothing_else(pattern: str, relaxed: str) -> None:
+    assert without_lookarounds(pattern) == relaxed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Never injecting drug user",
+        "Previously injecting drug user; now on methadone",
+        "Diabetes insipidus",
+        "hay fever, no night sweats",
+        "lung\x1ccancer",  # Python's \s takes the ASCII separators; RE2's does not
+        "lung\x0bcarcinoma, weight loss",
+        "AIDS-related lymphoma",
+    ],
+)
+def test_look_arounds_and_odd_spaces_give_the_answers_python_alone_gives(text: str) -> None:
     knowledge = load_knowledge()
-    indexed = TextWords(knowledge)
-    monkeypatch.setattr(word_index, "sre_parse", None)
-    unindexed = TextWords(knowledge)
-    assert unindexed.index.by_start == {}
-    for text in [
-        *sample_texts(),
-        "no saddle anaesthesia but new urinary retention",
-        "myeloma, on prednisolone",
-    ]:
-        assert dict(unindexed.matches(text)) == dict(indexed.matches(text)), text
+    words = KnowledgeLookups.for_knowledge(knowledge).words
+    expected = {
+        value_set_id: found
+        for value_set_id, value_set in knowledge.value_sets.items()
+        if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
+    }
+    assert dict(words.matches(text)) == expected

@@ -64,6 +64,7 @@ class ValueSet:
     _by_key: dict[tuple[str, str], Concept] = field(default_factory=dict, repr=False, compare=False)
     _by_bare: dict[str, Concept] = field(default_factory=dict, repr=False, compare=False)
     _prefixes: tuple[Concept, ...] = field(default=(), repr=False, compare=False)
+    _prefix_systems: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _record_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +74,7 @@ class ValueSet:
                 object.__setattr__(self, "_prefixes", (*self._prefixes, concept))
             self._by_key.setdefault((concept.system, concept.code), concept)
             self._by_bare.setdefault(concept.code, concept)
+        object.__setattr__(self, "_prefix_systems", frozenset(c.system for c in self._prefixes))
         aliases_of: dict[str, list[str]] = {}
         for alias, canonical in self.system_aliases.items():
             aliases_of.setdefault(canonical, []).append(alias)
@@ -102,8 +104,8 @@ class ValueSet:
         if system is not None:
             system = self.system_aliases.get(system, system)
         found = self._by_bare.get(code) if system is None else self._by_key.get((system, code))
-        if found is not None:
-            return found
+        if found is not None or (system is not None and system not in self._prefix_systems):
+            return found  # a code of a system the set has no prefix codes in is listed or not
         for concept in self._prefixes:
             if (system is None or system == concept.system) and _dotless(code).startswith(
                 _dotless(concept.code)

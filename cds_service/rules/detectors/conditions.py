@@ -78,7 +78,10 @@ CONDITION_SETS = frozenset(value_set_id for value_set_id, _, _, _ in CONDITION_F
 
 def status_code(res: Resource, element: str) -> str | None:
     """The code of Condition.clinicalStatus or .verificationStatus (or None)."""
-    for _, code, _ in codings(res.get(element)):
+    concept = res.get(element)
+    if concept is None:
+        return None
+    for _, code, _ in codings(concept):
         if code:
             return code
     return None

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cds_service.knowledge import Knowledge
-from cds_service.rules.detectors.word_index import WordIndex
+from cds_service.rules.detectors.pattern_set import PatternSet
 
 
 class TextWords:
     """Which value sets' text patterns a text matches, and the words each matched.
 
     Nothing is remembered between texts (a text is a patient's words): each text is read afresh,
-    searching only the patterns its words could start (`WordIndex`).
+    searching only the patterns RE2 shortlists (`PatternSet`).
     """
 
     def __init__(self, knowledge: Knowledge) -> None:
@@ -30,19 +30,19 @@ class TextWords:
         self.patterns = [p for _, value_set in patterned for p in value_set.text_patterns]
         # Pattern number -> the id of the set it belongs to (numbers run set by set, in set order).
         self.set_of = [value_set_id for value_set_id, value_set in patterned for _ in value_set.text_patterns]
-        self.index = WordIndex(self.patterns)
+        self.shortlist = PatternSet(self.patterns)
 
     def matches(self, text: str) -> Mapping[str, str]:
         """{value set id: matched words} for every value set whose text patterns match this text.
 
         The same answer as each set's `ValueSet.match_text` (its first pattern that matches, in the
-        set's order), searching only the patterns the text's words could start.
+        set's order), searching only the patterns RE2 shortlists.
         """
         if not text:
             return {}
         found: dict[str, str] = {}
         set_of, patterns = self.set_of, self.patterns
-        for number in sorted(self.index.candidates(text)):
+        for number in self.shortlist.candidates(text):
             value_set_id = set_of[number]
             if value_set_id in found:
                 continue

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from cds_service.fhir.record import Resource, codings, concept_text
 from cds_service.knowledge import ValueSet
@@ -24,7 +26,7 @@ from cds_service.rules.detectors.findings import (
     status_of,
 )
 from cds_service.rules.detectors.order_words import as_list
-from cds_service.rules.detectors.word_index import WordIndex
+from cds_service.rules.detectors.pattern_set import PatternSet
 from cds_service.rules.model import CodeRef, Evidence, RedFlagId
 
 # Statuses that say the medicine was never taken or the entry is void.
@@ -35,9 +37,12 @@ ONGOING = frozenset({"active", "on-hold", "intended", "draft"})
 UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "a": 365}
 
 
-@dataclass(frozen=True)
-class Course:
-    """When a medicine was taken: start and end (None when open-ended) and whether it is ongoing."""
+class Course(NamedTuple):
+    """When a medicine was taken: start and end (None when open-ended) and whether it is ongoing.
+
+    A named tuple, not a frozen dataclass: one is made for every steroid or immunosuppressant on the
+    record, and a frozen dataclass costs several times as much to build.
+    """
 
     start: date | None
     end: date | None
@@ -59,7 +64,8 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     end = parse_date(effective.get("end")) if isinstance(effective, dict) else None
     if end:
         return end
-    for dosage in as_list(res.get("dosageInstruction") or res.get("dosage")):
+    dosages = res.get("dosageInstruction") or res.get("dosage")
+    for dosage in as_list(dosages) if dosages is not None else ():
         timing = dosage.get("timing") if isinstance(dosage, dict) else None
         repeat = timing.get("repeat") if isinstance(timing, dict) else None
         if not isinstance(repeat, dict):
@@ -86,10 +92,10 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     return None
 
 
-def course_of(res: Resource, reading: Reading, default_days: int) -> Course | None:
+def course_of(res: Resource, reading: Reading, default_supply: timedelta) -> Course | None:
     """When this MedicationRequest/Statement was taken, or None when it never counts.
 
-    `default_days` is the assumed supply of a stopped prescription that states no end (the
+    `default_supply` is the assumed supply of a stopped prescription that states no end (the
     threshold medication_default_course_days, read once for all the record's medicines).
     """
     status = status_of(res)
@@ -99,13 +105,14 @@ def course_of(res: Resource, reading: Reading, default_days: int) -> Course | No
     start = (parse_date(effective.get("start")) if isinstance(effective, dict) else None) or parse_date(
         res.get("effectiveDateTime") or res.get("authoredOn") or res.get("dateAsserted")
     )
-    if start is not None and start > reading.on:
+    on = reading.on
+    if start is not None and start > on:
         return None  # prescribed after the order date
     end = stated_end(res, start)
-    ongoing = status in ONGOING and (end is None or end >= reading.on)
+    ongoing = status in ONGOING and (end is None or end >= on)
     if end is None and not ongoing:
         # Stopped or completed with no stated end: assume one ordinary supply from the start.
-        end = start + timedelta(days=default_days) if start is not None else None
+        end = start + default_supply if start is not None else None
     return Course(start, end, ongoing)
 
 
@@ -120,25 +127,25 @@ class MedicineMatcher:
     """Matches a medicine concept against a value set by code, then by the set's text patterns.
 
     The text answer is what one alternation of all the set's patterns would find (the leftmost
-    match; at the same place, the earlier pattern), but only the patterns the text's words could
-    start are searched (`WordIndex`).
+    match; at the same place, the earlier pattern), but only the patterns RE2 shortlists are
+    searched (`PatternSet`).
     """
 
     def __init__(self, value_set: ValueSet) -> None:
         self.value_set = value_set
         self.patterns = value_set.text_patterns
-        self.index = WordIndex(self.patterns)
+        self.shortlist = PatternSet(self.patterns)
 
     def match(
         self,
         codes: tuple[tuple[str | None, str | None, str | None], ...],
         text: str,
-        candidates: set[int] | None = None,
+        candidates: list[int] | None = None,
     ) -> CodeRef | None:
         """What in the medicine belongs to the set: a coding, else the words that matched.
 
-        `candidates`, when given, are the set's patterns the text's words could start (worked out
-        once for several sets by the caller); otherwise this set's own index finds them.
+        `candidates`, when given, are the set's patterns that could match the text, in order (worked
+        out once for several sets by the caller); otherwise this set's own shortlist finds them.
         """
         for system, code, display in codes:
             if self.value_set.contains(system, code):
@@ -146,9 +153,9 @@ class MedicineMatcher:
         if not self.patterns or not text:
             return None
         if candidates is None:
-            candidates = self.index.candidates(text)
+            candidates = self.shortlist.candidates(text)
         leftmost: re.Match[str] | None = None
-        for number in sorted(candidates):
+        for number in candidates:
             found = self.patterns[number].search(text)
             if found and (leftmost is None or found.start() < leftmost.start()):
                 leftmost = found
@@ -178,19 +185,19 @@ class MedicineClassifier:
             MedicineMatcher(steroid),
             MedicineMatcher(immuno),
         )
-        # One index over the three sets' patterns: a medicine's words are looked up once, not three
+        # One shortlist over the three sets' patterns: a medicine's words are read once, not three
         # times (most medicines on a record are none of these). Pattern number -> (set, own number).
         matchers = (self.local, self.steroid, self.immuno)
         self.owner = [(which, own) for which, m in enumerate(matchers) for own in range(len(m.patterns))]
-        self.index = WordIndex([p for m in matchers for p in m.patterns])
+        self.shortlist = PatternSet([p for m in matchers for p in m.patterns])
 
-    def _candidates(self, text: str) -> tuple[set[int], set[int], set[int]]:
-        """Each set's patterns (by its own numbers) that the text's words could start."""
-        split: tuple[set[int], set[int], set[int]] = (set(), set(), set())
+    def _candidates(self, text: str) -> tuple[list[int], list[int], list[int]]:
+        """Each set's patterns (by its own numbers, in order) that could match the text."""
+        split: tuple[list[int], list[int], list[int]] = ([], [], [])
         if text:
-            for number in self.index.candidates(text):
+            for number in self.shortlist.candidates(text):
                 which, own = self.owner[number]
-                split[which].add(own)
+                split[which].append(own)
         return split
 
     @classmethod
@@ -208,16 +215,22 @@ class MedicineClassifier:
             return classifier
         return cached[1]
 
-    def classify(self, concept: Any, seen: dict[tuple[object, ...], MedicineClass]) -> MedicineClass:
+    def classify(self, concept: Any, seen: dict[object, MedicineClass]) -> MedicineClass:
         """Steroid (unless a local preparation) and immunosuppressant matches for one medicine.
 
         `seen` holds this record's medicines classified so far (records repeat the same products);
         it must not outlive the call.
         """
-        codes = coding_tuples(concept)
-        text = concept_text(concept)
-        found = seen.get((codes, text))
+        # The concept's JSON is the key: built in C, it is far cheaper than the codings and text
+        # (and the same product serialises the same way throughout a record).
+        try:
+            key: object = orjson.dumps(concept)
+        except orjson.JSONEncodeError:  # not plain JSON: key on what is read from it
+            key = (coding_tuples(concept), concept_text(concept))
+        found = seen.get(key)
         if found is None:
+            codes = coding_tuples(concept)
+            text = concept_text(concept)
             local, steroid_words, immuno_words = self._candidates(text)
             steroid = (
                 None
@@ -225,7 +238,7 @@ class MedicineClassifier:
                 else self.steroid.match(codes, text, steroid_words)
             )
             immuno = self.immuno.match(codes, text, immuno_words)
-            found = seen[(codes, text)] = MedicineClass(steroid, immuno, text)
+            found = seen[key] = MedicineClass(steroid, immuno, text)
         return found
 
 
@@ -281,16 +294,16 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     lookback = months_before(reading.on, int(reading.threshold("steroid_lookback_months")))
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
-    default_days = int(reading.threshold("medication_default_course_days"))
+    default_supply = timedelta(days=int(reading.threshold("medication_default_course_days")))
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
-    seen: dict[tuple[object, ...], MedicineClass] = {}
+    seen: dict[object, MedicineClass] = {}
     for res in medicines:
         concept = medicine_concept(res)
         kind = classifier.classify(concept, seen)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
-        course = course_of(res, reading, default_days)
+        course = course_of(res, reading, default_supply)
         if course is None:
             continue
         text = kind.text
