@@ -23,7 +23,6 @@ from cds_service.rules.detectors.findings import (
     describe,
     months_before,
     parse_date,
-    status_of,
 )
 from cds_service.rules.detectors.order_words import as_list
 from cds_service.rules.detectors.pattern_set import PatternSet
@@ -92,27 +91,29 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     return None
 
 
-def course_of(res: Resource, reading: Reading, default_supply: timedelta) -> Course | None:
-    """When this MedicationRequest/Statement was taken, or None when it never counts.
+def course_of(res: Resource, on: date, default_supply: timedelta) -> Course | None:
+    """When this MedicationRequest/Statement was taken, judged on the date `on`, or None when it never
+    counts.
 
     `default_supply` is the assumed supply of a stopped prescription that states no end (the
     threshold medication_default_course_days, read once for all the record's medicines).
     """
-    status = status_of(res)
-    if status in VOID:
+    status = res.get("status")
+    if not isinstance(status, str):
+        status = None
+    elif status in VOID:
         return None
     effective = res.get("effectivePeriod")
-    start = (parse_date(effective.get("start")) if isinstance(effective, dict) else None) or parse_date(
-        res.get("effectiveDateTime") or res.get("authoredOn") or res.get("dateAsserted")
-    )
-    on = reading.on
+    start = parse_date(effective.get("start")) if isinstance(effective, dict) else None
+    if start is None:
+        start = parse_date(res.get("effectiveDateTime") or res.get("authoredOn") or res.get("dateAsserted"))
     if start is not None and start > on:
         return None  # prescribed after the order date
     end = stated_end(res, start)
     ongoing = status in ONGOING and (end is None or end >= on)
-    if end is None and not ongoing:
+    if end is None and not ongoing and start is not None:
         # Stopped or completed with no stated end: assume one ordinary supply from the start.
-        end = start + default_supply if start is not None else None
+        end = start + default_supply
     return Course(start, end, ongoing)
 
 
@@ -215,31 +216,24 @@ class MedicineClassifier:
             return classifier
         return cached[1]
 
-    def classify(self, concept: Any, seen: dict[object, MedicineClass]) -> MedicineClass:
-        """Steroid (unless a local preparation) and immunosuppressant matches for one medicine.
+    def classify(self, concept: Any) -> MedicineClass:
+        """Steroid (unless a local preparation) and immunosuppressant matches for one medicine."""
+        codes = coding_tuples(concept)
+        text = concept_text(concept)
+        local, steroid_words, immuno_words = self._candidates(text)
+        steroid = (
+            None if self.local.match(codes, text, local) else self.steroid.match(codes, text, steroid_words)
+        )
+        return MedicineClass(steroid, self.immuno.match(codes, text, immuno_words), text)
 
-        `seen` holds this record's medicines classified so far (records repeat the same products);
-        it must not outlive the call.
-        """
-        # The concept's JSON is the key: built in C, it is far cheaper than the codings and text
-        # (and the same product serialises the same way throughout a record).
-        try:
-            key: object = orjson.dumps(concept)
-        except orjson.JSONEncodeError:  # not plain JSON: key on what is read from it
-            key = (coding_tuples(concept), concept_text(concept))
-        found = seen.get(key)
-        if found is None:
-            codes = coding_tuples(concept)
-            text = concept_text(concept)
-            local, steroid_words, immuno_words = self._candidates(text)
-            steroid = (
-                None
-                if self.local.match(codes, text, local)
-                else self.steroid.match(codes, text, steroid_words)
-            )
-            immuno = self.immuno.match(codes, text, immuno_words)
-            found = seen[key] = MedicineClass(steroid, immuno, text)
-        return found
+
+def medicine_key(concept: Any) -> object:
+    """What identifies a medicine's concept within one record: its JSON, built in C (records repeat
+    the same products, serialised the same way), else the codings and text read from it."""
+    try:
+        return orjson.dumps(concept)
+    except orjson.JSONEncodeError:  # not plain JSON
+        return (coding_tuples(concept), concept_text(concept))
 
 
 def coding_tuples(concept: Any) -> tuple[tuple[str | None, str | None, str | None], ...]:
@@ -297,13 +291,18 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     default_supply = timedelta(days=int(reading.threshold("medication_default_course_days")))
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
+    # This record's medicines classified so far (one record repeats the same products); it must
+    # not outlive the call: it is a patient's record.
     seen: dict[object, MedicineClass] = {}
     for res in medicines:
         concept = medicine_concept(res)
-        kind = classifier.classify(concept, seen)
+        key = medicine_key(concept)
+        kind = seen.get(key)
+        if kind is None:
+            kind = seen[key] = classifier.classify(concept)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
-        course = course_of(res, reading, default_supply)
+        course = course_of(res, reading.on, default_supply)
         if course is None:
             continue
         text = kind.text
