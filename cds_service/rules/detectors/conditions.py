@@ -81,6 +81,13 @@ def status_code(res: Resource, element: str) -> str | None:
     concept = res.get(element)
     if concept is None:
         return None
+    raw = concept.get("coding") if isinstance(concept, dict) else None
+    if isinstance(raw, list):  # the usual shape, read without the generator (called per condition and set)
+        for coding in raw:
+            code = coding.get("code") if isinstance(coding, dict) else None
+            if isinstance(code, str) and code:
+                return code
+        return None
     for _, code, _ in codings(concept):
         if code:
             return code
@@ -162,11 +169,10 @@ def detect_conditions(reading: Reading, findings: Findings) -> None:
 
 def detect_other_cancer(reading: Reading, findings: Findings) -> None:
     """Any other cancer (not the listed sites), excluding skin non-melanoma and benign tumours."""
-    excluded = reading.knowledge.value_set("cancer-excluded")
     # A cancer already found as listed-site or metastatic is that, not also an "other" cancer.
     known = {e.reference for e in findings.flags.get(RedFlagId.HISTORY_OF_CANCER, []) if e.reference}
     for res, matched in reading.conditions_in("cancer-any"):
-        if excluded.match(res.get("code")) is not None or not counts(res, HISTORY, reading):
+        if reading.match("cancer-excluded", res.get("code")) is not None or not counts(res, HISTORY, reading):
             continue
         evidence = evidence_for(res, matched, onset_date(res), SOURCE)
         if evidence.reference not in known:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cds_service.fhir.record import PatientRecord, Resource, concept_text, reference_of
+from cds_service.fhir.record import PatientRecord, Resource, codings, concept_text, reference_of
 from cds_service.knowledge import Knowledge
 from cds_service.rules.detectors.lookups import KnowledgeLookups
 from cds_service.rules.detectors.order_words import affirmed_parts, order_texts
@@ -150,6 +150,18 @@ class Reading:
             found = self._words_in[text] = self.lookups.words.matches(text)
         return found
 
+    def match(self, value_set_id: str, concept: Any) -> CodeRef | None:
+        """`ValueSet.match`: the concept's first coding in the set, else the words its text patterns
+        match, read from this decision's `words_in` (a record's texts recur across sets)."""
+        value_set = self.knowledge.value_set(value_set_id)
+        for system, code, display in codings(concept):
+            if value_set.contains(system, code):
+                return CodeRef(system, code, display)
+        if not value_set.text_patterns or "imaging" in value_set_id:
+            return value_set.match(concept) if value_set.text_patterns else None
+        words = self.words_in(concept_text(concept)).get(value_set_id)
+        return CodeRef(None, None, words) if words is not None else None
+
     def coded(self, value_set_id: str) -> list[Resource]:
         """Resources of any type whose main code is one the value set lists exactly.
 
@@ -184,7 +196,7 @@ class Reading:
         return found
 
     def _find_conditions(self, value_set_id: str) -> list[tuple[Resource, CodeRef]]:
-        value_set = self.knowledge.value_set(value_set_id)
+        self.knowledge.value_set(value_set_id)  # an unknown set is a mistake: fail as before
         if value_set_id not in self.sets_with_conditions():
             return []
         out: list[tuple[Resource, CodeRef]] = []
@@ -193,7 +205,7 @@ class Reading:
         for res in [*indexed, *self.loose_conditions()]:
             if res.get("resourceType") != "Condition" or id(res) in seen:
                 continue
-            matched = value_set.match(res.get("code"))
+            matched = self.match(value_set_id, res.get("code"))
             if matched is not None:
                 seen.add(id(res))
                 out.append((res, matched))
