@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from cds_service.fhir.record import RECORD_TYPES, PatientRecord
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.detectors.findings import Reading
 from cds_service.rules.detectors.lookups import KnowledgeLookups
-from cds_service.rules.detectors.medications import MedicineMatcher
+from cds_service.rules.detectors.medications import MedicineMatcher, course_of
 from cds_service.rules.detectors.pattern_set import PatternSet, without_lookarounds
 from cds_service.rules.model import CodeRef, ImagingOrder, Modality, Region
 
@@ -238,3 +238,47 @@ def test_look_arounds_and_odd_spaces_give_the_answers_python_alone_gives(text: s
         if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
     }
     assert dict(words.matches(text)) == expected
+
+
+_DATES = st.one_of(
+    st.dates(min_value=date(1980, 1, 1), max_value=date(2027, 12, 31)).map(date.isoformat),
+    st.sampled_from(["2019", "2025-06", "2026-11-20T09:00:00Z", "not a date", ""]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.sampled_from(
+        ["active", "stopped", "completed", "on-hold", "unknown", "entered-in-error", None]
+    ),
+    start=st.one_of(st.none(), _DATES),
+    start_element=st.sampled_from(["authoredOn", "effectiveDateTime", "dateAsserted"]),
+    end=st.one_of(st.none(), _DATES),
+    end_element=st.sampled_from(["effectivePeriod", "dispenseRequest", "dosageInstruction"]),
+    since=st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 11, 20)),
+)
+def test_an_old_stopped_course_is_set_aside_only_when_it_could_not_count(
+    status: str | None, start: str | None, start_element: str, end: str | None, end_element: str, since: date
+) -> None:
+    # The shortcut skips a stopped prescription whose assumed supply ran out before every look-back
+    # window: whatever the prescription says, a course it sets aside is one that could not count
+    # (not ongoing, over before `since`), and any other course is exactly the one read in full.
+    res: dict[str, object] = {"resourceType": "MedicationRequest", "id": "m"}
+    if status is not None:
+        res["status"] = status
+    if start is not None:
+        res[start_element] = start
+    if end is not None:
+        res[end_element] = {
+            "effectivePeriod": {"end": end},
+            "dispenseRequest": {"validityPeriod": {"end": end}},
+            "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"end": end}}}}],
+        }[end_element]
+    on, supply = date(2026, 11, 20), timedelta(days=30)
+    full = course_of(res, on, supply)
+    short = course_of(res, on, supply, since=since)
+    if short is None and full is not None:
+        assert not full.ongoing
+        assert full.end is not None and full.end < since
+    else:
+        assert short == full

@@ -33,6 +33,9 @@ VOID = frozenset({"entered-in-error", "cancelled", "not-taken", "revoked"})
 # Statuses under which the medicine is being taken now.
 ONGOING = frozenset({"active", "on-hold", "intended", "draft"})
 
+# The elements `stated_end` reads an end from.
+STATES_AN_END = frozenset({"effectivePeriod", "dosageInstruction", "dosage", "dispenseRequest"})
+
 UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "a": 365}
 
 
@@ -91,12 +94,14 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     return None
 
 
-def course_of(res: Resource, on: date, default_supply: timedelta) -> Course | None:
+def course_of(res: Resource, on: date, default_supply: timedelta, since: date | None = None) -> Course | None:
     """When this MedicationRequest/Statement was taken, judged on the date `on`, or None when it never
     counts.
 
     `default_supply` is the assumed supply of a stopped prescription that states no end (the
-    threshold medication_default_course_days, read once for all the record's medicines).
+    threshold medication_default_course_days, read once for all the record's medicines). A stopped
+    prescription that states no end and whose assumed supply ran out before `since` (the earliest
+    look-back) is None too: records hold years of old courses, and none of them can count.
     """
     status = res.get("status")
     if not isinstance(status, str):
@@ -109,6 +114,14 @@ def course_of(res: Resource, on: date, default_supply: timedelta) -> Course | No
         start = parse_date(res.get("effectiveDateTime") or res.get("authoredOn") or res.get("dateAsserted"))
     if start is not None and start > on:
         return None  # prescribed after the order date
+    if (
+        since is not None
+        and start is not None
+        and status not in ONGOING
+        and res.keys().isdisjoint(STATES_AN_END)
+        and start + default_supply < since
+    ):
+        return None  # an old stopped course: over before any look-back window opens
     end = stated_end(res, start)
     ongoing = status in ONGOING and (end is None or end >= on)
     if end is None and not ongoing and start is not None:
@@ -289,20 +302,23 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
     default_supply = timedelta(days=int(reading.threshold("medication_default_course_days")))
+    earliest = min(lookback, immuno_since)
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
     # This record's medicines classified so far (one record repeats the same products); it must
     # not outlive the call: it is a patient's record.
     seen: dict[object, MedicineClass] = {}
     for res in medicines:
-        concept = medicine_concept(res)
+        concept = res.get("medicationCodeableConcept")
+        if concept is None:
+            concept = medicine_concept(res)
         key = medicine_key(concept)
         kind = seen.get(key)
         if kind is None:
             kind = seen[key] = classifier.classify(concept)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
-        course = course_of(res, reading.on, default_supply)
+        course = course_of(res, reading.on, default_supply, since=earliest)
         if course is None:
             continue
         text = kind.text

@@ -66,7 +66,7 @@ class PatternSet:
         """Every pattern that could match somewhere in the text (a superset of those that do), in order."""
         if not text.isascii():
             return list(self.every)
-        found = self.set.Match(PYTHON_ONLY_SPACE.sub(" ", text)) or ()
+        found = self.set.Match(PYTHON_ONLY_SPACE.sub(" ", text).encode("ascii")) or ()
         if not self.always:
             return sorted(self.number_of[own] for own in found)
         return sorted([*(self.number_of[own] for own in found), *self.always])
