@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -218,7 +219,7 @@ class PatientRecord:
         """Resources whose main code is system|code (cost independent of record size)."""
         return self._by_code.get((system, code), [])
 
-    def indexed_codes(self) -> Collection[tuple[str, str]]:
+    def indexed_codes(self) -> AbstractSet[tuple[str, str]]:
         """Every (system, code) some resource's main code carries (what `with_code` can find)."""
         return self._by_code.keys()
 

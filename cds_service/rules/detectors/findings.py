@@ -179,8 +179,10 @@ class Reading:
         if self._coded_keys is None:
             by_set: dict[str, list[tuple[int, tuple[str, str]]]] = {}
             sets_of_code = self.lookups.sets_of_code
-            for key in self.record.indexed_codes():
-                for set_id, place in sets_of_code.get(key, ()):
+            # Only the record's codes some set lists (a C set intersection; most codes are in none).
+            # The order they come in does not matter: `coded` sorts by place in the set.
+            for key in self.record.indexed_codes() & sets_of_code.keys():
+                for set_id, place in sets_of_code[key]:
                     by_set.setdefault(set_id, []).append((place, key))
             self._coded_keys = by_set
         return self._coded_keys
@@ -256,7 +258,10 @@ def _snomed_only(concept: Any) -> bool:
     coding = concept.get("coding")
     if not isinstance(coding, list) or not coding:
         return False
-    return all(isinstance(c, dict) and c.get("system") == SNOMED and c.get("code") for c in coding)
+    for c in coding:  # noqa: SIM110 - a loop, not all() over a generator: it runs for every condition
+        if not (isinstance(c, dict) and c.get("system") == SNOMED and c.get("code")):
+            return False
+    return True
 
 
 def status_of(res: Resource) -> str | None:
