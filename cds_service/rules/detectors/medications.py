@@ -9,6 +9,7 @@ preparations are ruled out first.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, NamedTuple
@@ -154,7 +155,7 @@ class MedicineMatcher:
         self,
         codes: tuple[tuple[str | None, str | None, str | None], ...],
         text: str,
-        candidates: list[int] | None = None,
+        candidates: Sequence[int] | None = None,
     ) -> CodeRef | None:
         """What in the medicine belongs to the set: a coding, else the words that matched.
 

@@ -62,14 +62,15 @@ class PatternSet:
             return False
         return True
 
-    def candidates(self, text: str) -> list[int]:
+    def candidates(self, text: str) -> Sequence[int]:
         """Every pattern that could match somewhere in the text (a superset of those that do), in order."""
         if not text.isascii():
-            return list(self.every)
-        found = self.set.Match(PYTHON_ONLY_SPACE.sub(" ", text).encode("ascii")) or ()
-        if not self.always:
-            return sorted(self.number_of[own] for own in found)
-        return sorted([*(self.number_of[own] for own in found), *self.always])
+            return self.every
+        found = self.set.Match(PYTHON_ONLY_SPACE.sub(" ", text).encode("ascii"))
+        if found is None:
+            return self.always
+        shortlisted = map(self.number_of.__getitem__, found)
+        return sorted([*shortlisted, *self.always] if self.always else shortlisted)
 
 
 def re2_form(pattern: re.Pattern[str]) -> str | None:
