@@ -74,6 +74,7 @@ class Reading:
     _coded_keys: dict[str, list[tuple[int, tuple[str, str]]]] | None = None
     _words_in: dict[str, Mapping[str, str]] = field(default_factory=dict)
     _condition_sets: Collection[str] | None = None
+    uncoded_procedures: list[Resource] | None = None  # worked out by the procedures detector
 
     @property
     def lookups(self) -> KnowledgeLookups:

@@ -40,14 +40,25 @@ def procedures_in(reading: Reading, value_set_id: str) -> list[tuple[Resource, C
             matched = value_set.match(res.get("code"))
             if matched is not None:
                 out.append((res, matched))
-    for res in reading.record.of_type("Procedure"):
-        code = res.get("code")
-        coded = isinstance(code, dict) and code.get("coding")
-        if not coded:  # text-only procedures are few; coded ones were found above
-            matched = value_set.match(code)
-            if matched is not None:
-                out.append((res, matched))
+    for res in uncoded_procedures(reading):  # text-only procedures are few; coded ones were found above
+        matched = value_set.match(res.get("code"))
+        if matched is not None:
+            out.append((res, matched))
     return out
+
+
+def uncoded_procedures(reading: Reading) -> list[Resource]:
+    """The record's procedures without a coding (sorted out once per decision)."""
+    found = reading.uncoded_procedures
+    if found is None:
+        found = reading.uncoded_procedures = [
+            res for res in reading.record.of_type("Procedure") if not _has_coding(res.get("code"))
+        ]
+    return found
+
+
+def _has_coding(code: object) -> bool:
+    return isinstance(code, dict) and bool(code.get("coding"))
 
 
 def detect_procedures(reading: Reading, findings: Findings) -> None:
