@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from cds_service.fhir.record import PatientRecord
 from cds_service.knowledge import Knowledge
-from cds_service.rules.detectors.conditions import CURRENT, counts, detect_conditions, onset_date
+from cds_service.rules.detectors.conditions import CURRENT, counts, detect_conditions, facts
 from cds_service.rules.detectors.findings import Findings, Reading, evidence_for, parse_date
 from cds_service.rules.detectors.medications import detect_medications
 from cds_service.rules.detectors.observations import detect_observations
@@ -87,7 +87,7 @@ def post_surgical_leg_pain(findings: Findings, reading: Reading, radicular: list
         return
     first = min(operations)
     leg_pain = [
-        evidence_for(res, matched, onset_date(res), "problem list")
+        evidence_for(res, matched, facts(reading, res)[2], "problem list")
         for res, matched in reading.conditions_in("leg-pain")
         if counts(res, CURRENT, reading)
     ]

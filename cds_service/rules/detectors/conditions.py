@@ -105,12 +105,25 @@ def onset_date(res: Resource) -> date | None:
     return None
 
 
+def facts(reading: Reading, res: Resource) -> tuple[str | None, str | None, date | None]:
+    """(verification status, clinical status, onset) of a condition, read once per decision (one
+    condition is weighed for several value sets and its evidence dated)."""
+    key = id(res)  # the record holds every resource for the whole decision
+    found = reading.condition_facts.get(key)
+    if found is None:
+        found = reading.condition_facts[key] = (
+            status_code(res, "verificationStatus"),
+            status_code(res, "clinicalStatus"),
+            onset_date(res),
+        )
+    return found
+
+
 def counts(res: Resource, how: str, reading: Reading) -> bool:
     """Whether this condition counts, given how its kind of finding is read."""
-    if status_code(res, "verificationStatus") in NEVER_COUNTS:
+    verification, clinical, onset = facts(reading, res)
+    if verification in NEVER_COUNTS:
         return False
-    clinical = status_code(res, "clinicalStatus")
-    onset = onset_date(res)
     if onset is not None and onset > reading.on:
         return False  # recorded after the order date: not known when the order was placed
     if how == HISTORY:
@@ -162,7 +175,7 @@ def detect_conditions(reading: Reading, findings: Findings) -> None:
             continue  # no condition of this record can be in the set: skip its look-up
         for res, matched in reading.conditions_in(value_set_id):
             if counts(res, how, reading):
-                findings.add(flag, evidence_for(res, matched, onset_date(res), SOURCE), *features)
+                findings.add(flag, evidence_for(res, matched, facts(reading, res)[2], SOURCE), *features)
     detect_other_cancer(reading, findings)
     detect_sciatica(reading, findings)
 
@@ -174,7 +187,7 @@ def detect_other_cancer(reading: Reading, findings: Findings) -> None:
     for res, matched in reading.conditions_in("cancer-any"):
         if reading.match("cancer-excluded", res.get("code")) is not None or not counts(res, HISTORY, reading):
             continue
-        evidence = evidence_for(res, matched, onset_date(res), SOURCE)
+        evidence = evidence_for(res, matched, facts(reading, res)[2], SOURCE)
         if evidence.reference not in known:
             findings.add(RedFlagId.HISTORY_OF_CANCER, evidence, "other-cancer")
 
@@ -183,4 +196,4 @@ def detect_sciatica(reading: Reading, findings: Findings) -> None:
     """Active sciatica: 'with neurology' only once limb weakness is also found (see combine_flags)."""
     for res, matched in reading.conditions_in("sciatica"):
         if counts(res, CHRONIC, reading):
-            findings.sciatica.append(evidence_for(res, matched, onset_date(res), SOURCE))
+            findings.sciatica.append(evidence_for(res, matched, facts(reading, res)[2], SOURCE))

@@ -75,6 +75,8 @@ class Reading:
     _words_in: dict[str, Mapping[str, str]] = field(default_factory=dict)
     _condition_sets: Collection[str] | None = None
     uncoded_procedures: list[Resource] | None = None  # worked out by the procedures detector
+    # id(condition) -> (verification, clinical status, onset): see conditions.facts.
+    condition_facts: dict[int, tuple[str | None, str | None, date | None]] = field(default_factory=dict)
 
     @property
     def lookups(self) -> KnowledgeLookups:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from cds_service.rules.detectors.conditions import NEVER_COUNTS, onset_date, status_code
+from cds_service.rules.detectors.conditions import NEVER_COUNTS, facts
 from cds_service.rules.detectors.findings import Findings, Reading, describe, parse_date, years_between
 from cds_service.rules.model import Evidence, RedFlagId, Region
 
@@ -111,9 +111,9 @@ def earliest_back_pain(reading: Reading) -> tuple[date, str] | None:
     earliest: tuple[date, str] | None = (stated, "onset stated on the order") if stated else None
     for value_set_id in ("back-pain", "thoracic-back-pain", "sciatica"):
         for res, matched in reading.conditions_in(value_set_id):
-            if status_code(res, "verificationStatus") in NEVER_COUNTS:
+            verification, _, onset = facts(reading, res)
+            if verification in NEVER_COUNTS:
                 continue
-            onset = onset_date(res)
             if onset is not None and (earliest is None or onset < earliest[0]):
                 earliest = (onset, describe(matched))
     return earliest
