@@ -66,7 +66,9 @@ class PatternSet:
         """Every pattern that could match somewhere in the text (a superset of those that do), in order."""
         if not text.isascii():
             return self.every
-        found = self.set.Match(PYTHON_ONLY_SPACE.sub(" ", text).encode("ascii"))
+        if not text.isprintable():  # a line break, a tab or a control character: make them RE2's
+            text = PYTHON_ONLY_SPACE.sub(" ", text)
+        found = self.set.Match(text.encode("ascii"))
         if found is None:
             return self.always
         shortlisted = map(self.number_of.__getitem__, found)
