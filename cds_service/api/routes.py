@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -203,7 +204,20 @@ def call_service(service_id: str) -> Response:
         )
         for decision in outcome.decisions:
             DECISIONS.labels(pathway=decision.pathway.value).inc()
-    return current_app.response_class(body, mimetype="application/json")
+    response = current_app.response_class(body, mimetype="application/json")
+    response.call_on_close(_kept_until_sent(call, outcome))
+    return response
+
+
+def _kept_until_sent(*parts: object) -> Callable[[], None]:
+    """Keep the request's parsed body and record alive until the answer has been sent.
+
+    A 5,000-resource prefetch is a few hundred thousand objects: freeing them takes about 10 ms,
+    which the EHR would otherwise wait for before the first byte of the answer. The server calls
+    the response's close once the answer is written; they are freed then, on the worker's time.
+    """
+    held = list(parts)
+    return held.clear
 
 
 @hooks.post("/cds-services/<service_id>/feedback")
