@@ -6,8 +6,8 @@ import pytest
 
 from cds_service import Settings
 from cds_service.cards import build_card
-from cds_service.cards.render import templates_dir
 from cds_service.cards.suggestions import plan_card
+from cds_service.cards.templating import templates_dir
 from cds_service.knowledge import load_knowledge
 from cds_service.rules.model import Evidence, Modality, Pathway
 from tests.card_decisions import decision

@@ -10,18 +10,13 @@ markers where record text goes; each card then only fills its own text in (`cds_
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, fields
 from functools import cache, lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import Any
-
-import jinja2
 
 from cds_service.cards.catalogue import imaging_code
 from cds_service.cards.filling import MarkedText, RecordTexts
+from cds_service.cards.templating import labels, markdown_text, template, template_globals
 from cds_service.fhir.record import concept_text
 from cds_service.knowledge import Knowledge
 from cds_service.knowledge.guideline import Guideline
@@ -29,70 +24,9 @@ from cds_service.rules.model import Decision, Evidence, Modality, Region, Suspic
 from cds_service.rules.pathway_rules import load_pathway_rules
 
 SUMMARY_LIMIT = 139  # the spec says "<140 characters"
-_MARKDOWN_SPECIALS = re.compile(r"[\\`*_{}\[\]()#|~!]")
 # Not r"\n{3,}": re finds a literal "\n\n\n" prefix quickly, a repeat count only by trying each
 # character (ten times slower on a card's detail).
 _BLANK_LINES = re.compile(r"\n\n\n+")
-
-
-def templates_dir() -> Path:
-    """Where the templates are: inside the installed package, else the source tree's top level."""
-    installed = Path(str(resources.files("cds_service"))) / "cards_templates"
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parents[2] / "cards_templates"
-
-
-@cache
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment, built once per process; undefined variables are errors.
-
-    Templates are read once: without `auto_reload=False` every rendering would stat the template's
-    file to see whether it changed. The macros of `_common.md.j2` are every template's `common`:
-    they take all they need as arguments, so one module serves every card, where an `{% import %}`
-    in each template looked the module up again on every rendering.
-    """
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir()),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-        auto_reload=False,
-    )
-    env.globals["common"] = env.get_template("_common.md.j2").module
-    return env
-
-
-@cache
-def template(name: str) -> jinja2.Template:
-    """A compiled template, looked up once per process."""
-    return environment().get_template(name)
-
-
-@cache
-def _globals() -> dict[str, Any]:
-    """The environment's globals (`common`, Jinja2's `range`, ...) as a plain dict, once per process."""
-    return dict(environment().globals)
-
-
-@cache
-def labels() -> dict[str, Any]:
-    """Human labels for red flags, modalities and regions (cards_templates/labels.json)."""
-    raw: dict[str, Any] = json.loads((templates_dir() / "labels.json").read_text("utf-8"))
-    return raw
-
-
-def markdown_text(value: object) -> str:
-    """Record text made inert in markdown: one line, markdown punctuation backslash-escaped."""
-    # str.split() splits on exactly the characters `\s` matches: runs of them become one space.
-    return _MARKDOWN_SPECIALS.sub(_backslashed, " ".join(str(value).split()))
-
-
-def _backslashed(found: re.Match[str]) -> str:
-    # A function, not the template r"\\\1": re expands a template anew on every call (~25 a card).
-    return "\\" + found.group()
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +313,7 @@ class _Rendered:
 def _rendered(facts: CardFacts) -> _Rendered:
     card = template(f"{facts.pathway}.md.j2")
     variables = {field.name: getattr(facts, field.name) for field in fields(facts)}
-    rendering = card.new_context({**_globals(), **variables}, shared=True)
+    rendering = card.new_context({**template_globals(), **variables}, shared=True)
     # The template's own output is layout whitespace: what counts are the variables it sets.
     "".join(card.root_render_func(rendering))
     parts = rendering.vars

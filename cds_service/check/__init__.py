@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from flask import Flask
 
 from cds_service.cards.ids import card_uuid
-from cds_service.cards.render import labels
+from cds_service.cards.templating import labels
 from cds_service.check.page import ANSWERS_KEY, LINKS_KEY, check_pages
 from cds_service.check.questionnaire import install_questionnaires
 from cds_service.check.tickets import CheckLinks, CheckTicket

@@ -15,7 +15,8 @@ from datetime import datetime
 from markupsafe import Markup
 
 from cds_service.cards.filling import RecordTexts
-from cds_service.cards.render import card_facts, labels, render_card, suggested_words
+from cds_service.cards.render import card_facts, render_card, suggested_words
+from cds_service.cards.templating import labels
 from cds_service.check.tickets import CheckTicket
 from cds_service.knowledge import Knowledge
 from cds_service.rules.answers import Answer, ClinicianAnswers

@@ -21,7 +21,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
-from cds_service.cards.render import templates_dir
+from cds_service.cards.templating import templates_dir
 from cds_service.check.outcome import flag_label, order_name, what_follows
 from cds_service.check.problems import CheckProblem, problem_for_status
 from cds_service.check.tickets import CheckLinks, LinkExpired, LinkInvalid, OpenedLink

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import Any
 
-from cds_service.cards.render import templates_dir
+from cds_service.cards.templating import templates_dir
 
 # The problem shown for an HTTP error status raised outside the page's own checks.
 _BY_STATUS = {404: "not-found", 405: "bad-request", 413: "too-large", 415: "not-a-form", 503: "unavailable"}

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, json
 
-from cds_service.cards.render import labels
+from cds_service.cards.templating import labels
 from cds_service.knowledge import Knowledge
 from cds_service.rules.pathway_rules import load_pathway_rules
 from cds_service.settings import Settings

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from cds_service.cards.render import labels
+from cds_service.cards.templating import labels
 from cds_service.samples import SampleError, load_sample, service_id_for
 
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from cds_service.app import create_app
 from cds_service.cards.decision_extension import read_decision
-from cds_service.cards.render import labels
+from cds_service.cards.templating import labels
 from cds_service.samples import SampleError, load_sample, service_id_for
 from cds_service.settings import Settings
 

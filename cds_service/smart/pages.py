@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
-from cds_service.cards.render import labels, templates_dir
+from cds_service.cards.templating import labels, templates_dir
 from cds_service.check.page import stylesheet_text
 from cds_service.check.questionnaire import build_questionnaire
 from cds_service.errors import Forbidden
