@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from cds_service.cards.ids import card_uuid, suggestion_uuid
 from cds_service.fhir.record import RECORD_TYPES, PatientRecord
-from cds_service.knowledge import load_knowledge
+from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.rules.detectors.findings import Reading
 from cds_service.rules.detectors.lookups import KnowledgeLookups
 from cds_service.rules.detectors.medications import MedicineMatcher, course_of
@@ -87,15 +87,20 @@ def sample_texts() -> list[str]:
     return texts
 
 
+def each_set_s_own_words(knowledge: Knowledge, text: str) -> dict[str, str]:
+    """{value set id: words} as each finding value set's own patterns, tried one by one, find them."""
+    return {
+        value_set_id: found
+        for value_set_id, value_set in knowledge.value_sets.items()
+        if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
+    }
+
+
 def test_words_match_the_same_value_sets_as_each_set_s_own_patterns() -> None:
     knowledge = load_knowledge()
     words = KnowledgeLookups.for_knowledge(knowledge).words
     for text in sample_texts():
-        expected = {
-            value_set_id: found
-            for value_set_id, value_set in knowledge.value_sets.items()
-            if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
-        }
+        expected = each_set_s_own_words(knowledge, text)
         assert dict(words.matches(text)) == expected, text
 
 
@@ -119,11 +124,7 @@ def test_words_find_every_set_when_one_place_in_the_text_matches_several() -> No
 def test_words_match_what_the_patterns_match_in_unusual_writing(text: str) -> None:
     knowledge = load_knowledge()
     words = KnowledgeLookups.for_knowledge(knowledge).words
-    expected = {
-        value_set_id: found
-        for value_set_id, value_set in knowledge.value_sets.items()
-        if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
-    }
+    expected = each_set_s_own_words(knowledge, text)
     assert dict(words.matches(text)) == expected
 
 
@@ -186,11 +187,7 @@ def test_any_text_made_of_the_patterns_words_matches_the_same_value_sets_as_each
     text = "".join(word + separator for word, separator in zip(words, separators, strict=False))
     knowledge = load_knowledge()
     found = KnowledgeLookups.for_knowledge(knowledge).words.matches(text)
-    expected = {
-        value_set_id: match
-        for value_set_id, value_set in knowledge.value_sets.items()
-        if "imaging" not in value_set_id and (match := value_set.match_text(text)) is not None
-    }
+    expected = each_set_s_own_words(knowledge, text)
     assert dict(found) == expected, text
 
 
@@ -232,11 +229,7 @@ def test_look_arounds_are_dropped_for_re2_and_nothing_else(pattern: str, relaxed
 def test_look_arounds_and_odd_spaces_give_the_answers_python_alone_gives(text: str) -> None:
     knowledge = load_knowledge()
     words = KnowledgeLookups.for_knowledge(knowledge).words
-    expected = {
-        value_set_id: found
-        for value_set_id, value_set in knowledge.value_sets.items()
-        if "imaging" not in value_set_id and (found := value_set.match_text(text)) is not None
-    }
+    expected = each_set_s_own_words(knowledge, text)
     assert dict(words.matches(text)) == expected
 
 
