@@ -18,7 +18,7 @@ from pydantic.json_schema import models_json_schema
 from cds_service.api.routes import SERVICES_KEY
 from cds_service.hooks.request import DiscoveryResponse, FeedbackRequest, HookRequest
 from cds_service.hooks.response import HookResponse
-from cds_service.smart.api_description import smart_paths
+from cds_service.smart.api_description import red_flag_answers_form, smart_paths
 
 OPENAPI_KEY = "spine_cds.openapi"
 JSON = "application/json"
@@ -222,19 +222,7 @@ def _check_paths() -> dict[str, Any]:
                 "operationId": "saveRedFlagAnswers",
                 "summary": "Store the answers (once per link) and show what follows",
                 "parameters": [token],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/x-www-form-urlencoded": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"csrf_token": {"type": "string"}},
-                                "additionalProperties": {"enum": ["yes", "no"]},
-                                "description": "One field per red-flag id asked, yes or no",
-                            }
-                        }
-                    },
-                },
+                "requestBody": red_flag_answers_form("One field per red-flag id asked, yes or no"),
                 "responses": {"200": {"description": "Stored; the outcome", "content": html}, **refused},
             },
         },

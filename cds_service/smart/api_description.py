@@ -11,6 +11,17 @@ def _page(description: str) -> dict[str, Any]:
     return {"description": description, "content": HTML}
 
 
+def red_flag_answers_form(description: str) -> dict[str, Any]:
+    """The body of a red-flag answers form (the check page's and the SMART app's): yes or no per flag."""
+    fields = {
+        "type": "object",
+        "properties": {"csrf_token": {"type": "string"}},
+        "additionalProperties": {"enum": ["yes", "no"]},
+        "description": description,
+    }
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": fields}}}
+
+
 def smart_paths() -> dict[str, Any]:
     """The SMART app's pages (docs/smart-on-fhir.md)."""
     launch_parameters = [
@@ -58,19 +69,7 @@ def smart_paths() -> dict[str, Any]:
             "post": {
                 "operationId": "smartAnswers",
                 "summary": "Write the answers to the EHR as a QuestionnaireResponse (once per launch)",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/x-www-form-urlencoded": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"csrf_token": {"type": "string"}},
-                                "additionalProperties": {"enum": ["yes", "no"]},
-                                "description": "One field per red-flag id answered, yes or no",
-                            }
-                        }
-                    },
-                },
+                "requestBody": red_flag_answers_form("One field per red-flag id answered, yes or no"),
                 "responses": {
                     "200": _page("Stored in the EHR; a line to copy to the clinical notes"),
                     "400": _page("CSRF token missing or forged, launch expired or spent, bad field"),
