@@ -38,22 +38,9 @@ class ClusterError(RuntimeError):
 class Database(PostgresCluster):
     """A throwaway cluster whose TCP logins need a password (scram), set up by deploy/postgres/setup.sql."""
 
-    def init(self) -> None:
+    def init(self, *authentication: str) -> None:
         """initdb: trust on the Unix socket (for the set-up), scram-sha-256 over TCP (for the nodes)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.root, user.pw_uid, user.pw_gid)
-        self._run(
-            str(self.bin_dir / "initdb"),
-            "-D",
-            str(self.data_dir),
-            "-U",
-            "postgres",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            "--no-sync",
-        )
+        super().init(*(authentication or ("--auth-local=trust", "--auth-host=scram-sha-256")))
 
     def set_up_service_database(self, password: str) -> str:
         """Run deploy/postgres/setup.sql over the socket; the service's URL (role spine_cds, over TCP)."""
