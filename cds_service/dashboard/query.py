@@ -128,37 +128,48 @@ def _summary_where(table: sa.Table, filters: Filters, until: date) -> list[sa.Co
 def daily_counts(connection: sa.Connection, filters: Filters, live_from: date) -> list[Any]:
     """(day, modality, pathway, client_id, tenant, decisions) for the range, every client: the
     summarised days before `live_from`, the days since counted from `decisions`."""
-    everyone = replace(filters, client=None)
     s = tables.dashboard_daily
-    summary_groups = [s.c.day, s.c.modality, s.c.pathway, s.c.client_id, s.c.tenant]
-    rows = list(
-        connection.execute(
-            sa.select(*summary_groups, sa.func.sum(s.c.n).label("n"))
-            .where(*_summary_where(s, everyone, live_from - timedelta(days=1)))
-            .group_by(*summary_groups)
-        )
+    day = day_of(connection.dialect.name).label("day")
+    return _summarised_then_live(
+        connection,
+        replace(filters, client=None),
+        live_from,
+        summary_groups=[s.c.day, s.c.modality, s.c.pathway, s.c.client_id, s.c.tenant],
+        live_groups=[day, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant],
     )
-    live = everyone.from_day(live_from)
-    if live is not None:
-        day = day_of(connection.dialect.name).label("day")
-        groups = [day, d.c.modality, d.c.pathway, d.c.client_id, d.c.tenant]
-        query = sa.select(*groups, sa.func.count().label("n")).where(*live.where()).group_by(*groups)
-        rows.extend(connection.execute(query))
-    return rows
 
 
 def outcome_counts(connection: sa.Connection, filters: Filters, live_from: date) -> list[Any]:
     """Decisions by pathway, modality, card shown, card outcome, override reason and accepted kinds."""
     s = tables.dashboard_daily
-    summary_groups = [
-        s.c.pathway,
-        s.c.modality,
-        s.c.card_shown,
-        s.c.outcome,
-        s.c.override_code,
-        s.c.override_display,
-        s.c.accepted_kinds,
-    ]
+    return _summarised_then_live(
+        connection,
+        filters,
+        live_from,
+        summary_groups=[
+            s.c.pathway,
+            s.c.modality,
+            s.c.card_shown,
+            s.c.outcome,
+            s.c.override_code,
+            s.c.override_display,
+            s.c.accepted_kinds,
+        ],
+        live_groups=outcome_groups(),
+    )
+
+
+def _summarised_then_live(
+    connection: sa.Connection,
+    filters: Filters,
+    live_from: date,
+    *,
+    summary_groups: list[Any],
+    live_groups: list[Any],
+) -> list[Any]:
+    """Rows of these groups and their decision counts: from the daily summaries for the days before
+    `live_from`, counted from `decisions` for the days since (the same columns, in the same order)."""
+    s = tables.dashboard_daily
     rows = list(
         connection.execute(
             sa.select(*summary_groups, sa.func.sum(s.c.n).label("n"))
@@ -168,8 +179,9 @@ def outcome_counts(connection: sa.Connection, filters: Filters, live_from: date)
     )
     live = filters.from_day(live_from)
     if live is not None:
-        groups = outcome_groups()
-        query = sa.select(*groups, sa.func.count().label("n")).where(*live.where()).group_by(*groups)
+        query = (
+            sa.select(*live_groups, sa.func.count().label("n")).where(*live.where()).group_by(*live_groups)
+        )
         rows.extend(connection.execute(query))
     return rows
 
