@@ -17,11 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_service.cards.ids import card_uuid, suggestion_uuid
-from cds_service.fhir.record import RECORD_TYPES, PatientRecord
+from cds_service.fhir.record import RECORD_TYPES, PatientRecord, concept_text
 from cds_service.knowledge import Knowledge, load_knowledge
 from cds_service.rules.detectors.findings import Reading
 from cds_service.rules.detectors.lookups import KnowledgeLookups
-from cds_service.rules.detectors.medications import MedicineMatcher, course_of
+from cds_service.rules.detectors.medications import (
+    MedicineClass,
+    MedicineClassifier,
+    MedicineMatcher,
+    coding_tuples,
+    course_of,
+)
 from cds_service.rules.detectors.pattern_set import PatternSet, without_lookarounds
 from cds_service.rules.model import CodeRef, ImagingOrder, Modality, Region
 
@@ -269,9 +275,48 @@ def test_an_old_stopped_course_is_set_aside_only_when_it_could_not_count(
         }[end_element]
     on, supply = date(2026, 11, 20), timedelta(days=30)
     full = course_of(res, on, supply)
-    short = course_of(res, on, supply, since=since)
+    short = course_of(res, on, supply, since - supply)
     if short is None and full is not None:
         assert not full.ongoing
         assert full.end is not None and full.end < since
     else:
         assert short == full
+
+
+def _medicine_codings() -> list[tuple[str | None, str]]:
+    """Codings to build medicines from: every code the three medicine sets list (under each system
+    they give), the same codes under no system, trimmed badly, or under another system."""
+    knowledge = load_knowledge()
+    out: list[tuple[str | None, str]] = []
+    for value_set_id in ("local-corticosteroids", "systemic-corticosteroids", "immunosuppressants"):
+        for system, code in knowledge.value_set(value_set_id).codes:
+            out += [(system, code), (None, code), (system, f" {code} "), ("urn:oid:1.2.3", code)]
+    out += [("http://snomed.info/sct", "1234567"), ("http://www.whocc.no/atc", "L04AX03"), (None, "")]
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    codings=st.lists(st.sampled_from(_medicine_codings()), max_size=3),
+    words=st.lists(st.sampled_from([*_pattern_words(), "tablets", "5mg", "cream", "oral"]), max_size=4),
+)
+def test_a_medicine_is_classified_as_the_three_sets_matchers_classify_it(
+    codings: list[tuple[str | None, str]], words: list[str]
+) -> None:
+    # The classifier settles most medicines (no set's words, no set's code) without asking each set;
+    # whatever the medicine, its answer must be the one the three sets' own matchers give.
+    knowledge = load_knowledge()
+    classifier = MedicineClassifier(
+        knowledge.value_set("local-corticosteroids"),
+        knowledge.value_set("systemic-corticosteroids"),
+        knowledge.value_set("immunosuppressants"),
+    )
+    concept: dict[str, object] = {"coding": [{"system": s, "code": c} for s, c in codings]}
+    if words:
+        concept["text"] = " ".join(words)
+    codes, text = coding_tuples(concept), concept_text(concept)
+    local = classifier.local.match(codes, text)
+    expected = MedicineClass(
+        None if local else classifier.steroid.match(codes, text), classifier.immuno.match(codes, text), text
+    )
+    assert classifier.classify(concept) == expected

@@ -34,9 +34,6 @@ VOID = frozenset({"entered-in-error", "cancelled", "not-taken", "revoked"})
 # Statuses under which the medicine is being taken now.
 ONGOING = frozenset({"active", "on-hold", "intended", "draft"})
 
-# The elements `stated_end` reads an end from.
-STATES_AN_END = frozenset({"effectivePeriod", "dosageInstruction", "dosage", "dispenseRequest"})
-
 UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "a": 365}
 
 
@@ -95,14 +92,17 @@ def stated_end(res: Resource, start: date | None) -> date | None:
     return None
 
 
-def course_of(res: Resource, on: date, default_supply: timedelta, since: date | None = None) -> Course | None:
+def course_of(
+    res: Resource, on: date, default_supply: timedelta, started_too_early: date | None = None
+) -> Course | None:
     """When this MedicationRequest/Statement was taken, judged on the date `on`, or None when it never
     counts.
 
     `default_supply` is the assumed supply of a stopped prescription that states no end (the
     threshold medication_default_course_days, read once for all the record's medicines). A stopped
-    prescription that states no end and whose assumed supply ran out before `since` (the earliest
-    look-back) is None too: records hold years of old courses, and none of them can count.
+    prescription that states no end and started before `started_too_early` (the earliest look-back
+    less that supply: its supply ran out before any window opens) is None too: records hold years
+    of old courses, and none of them can count.
     """
     status = res.get("status")
     if not isinstance(status, str):
@@ -116,11 +116,15 @@ def course_of(res: Resource, on: date, default_supply: timedelta, since: date | 
     if start is not None and start > on:
         return None  # prescribed after the order date
     if (
-        since is not None
+        started_too_early is not None
         and start is not None
+        and start < started_too_early
         and status not in ONGOING
-        and res.keys().isdisjoint(STATES_AN_END)
-        and start + default_supply < since
+        # None of the elements `stated_end` reads (four look-ups, not a walk over the resource)
+        and "effectivePeriod" not in res
+        and "dosageInstruction" not in res
+        and "dosage" not in res
+        and "dispenseRequest" not in res
     ):
         return None  # an old stopped course: over before any look-back window opens
     end = stated_end(res, start)
@@ -205,6 +209,15 @@ class MedicineClassifier:
         matchers = (self.local, self.steroid, self.immuno)
         self.owner = [(which, own) for which, m in enumerate(matchers) for own in range(len(m.patterns))]
         self.shortlist = PatternSet([p for m in matchers for p in m.patterns])
+        # What a coding must look like for one of the sets to list it (see `_listed_nowhere`): an
+        # exact key (aliases included), or a system with prefix codes (an alias of one too).
+        sets = (local, steroid, immuno)
+        self.keys = frozenset().union(*(value_set.keys() for value_set in sets))
+        prefixed = {c.system for value_set in sets for c in value_set.concepts if c.prefix_match}
+        aliases = {
+            alias for vs in sets for alias, canonical in vs.system_aliases.items() if canonical in prefixed
+        }
+        self.prefix_systems = frozenset(prefixed | aliases)
 
     def _candidates(self, text: str) -> tuple[list[int], list[int], list[int]]:
         """Each set's patterns (by its own numbers, in order) that could match the text."""
@@ -235,10 +248,24 @@ class MedicineClassifier:
         codes = coding_tuples(concept)
         text = concept_text(concept)
         local, steroid_words, immuno_words = self._candidates(text)
+        if not (local or steroid_words or immuno_words) and self._listed_nowhere(codes):
+            return MedicineClass(None, None, text)  # most medicines: no set's words, no set's code
         steroid = (
             None if self.local.match(codes, text, local) else self.steroid.match(codes, text, steroid_words)
         )
         return MedicineClass(steroid, self.immuno.match(codes, text, immuno_words), text)
+
+    def _listed_nowhere(self, codes: tuple[tuple[str | None, str | None, str | None], ...]) -> bool:
+        """True when no coding can be in any of the three sets (what `ValueSet.contains` would say,
+        from one look-up per coding); False when a set must be asked."""
+        for system, code, _ in codes:
+            if not code:
+                continue  # a coding without a code is in no set
+            if system is None or code != code.strip() or system in self.prefix_systems:
+                return False  # matched on the bare code, trimmed, or by prefix: ask the sets
+            if (system, code) in self.keys:
+                return False
+        return True
 
 
 def medicine_key(concept: Any) -> object:
@@ -303,7 +330,7 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
     long_term_days = int(reading.threshold("steroid_long_term_months")) * 30
     immuno_since = months_before(reading.on, int(reading.threshold("immunosuppressant_lookback_months")))
     default_supply = timedelta(days=int(reading.threshold("medication_default_course_days")))
-    earliest = min(lookback, immuno_since)
+    too_early = min(lookback, immuno_since) - default_supply  # see course_of
     steroid_days = 0
     steroid_evidence: list[Evidence] = []
     # This record's medicines classified so far (one record repeats the same products); it must
@@ -319,7 +346,7 @@ def judge_medicines(reading: Reading, findings: Findings, medicines: list[Resour
             kind = seen[key] = classifier.classify(concept)
         if kind.steroid is None and kind.immunosuppressant is None:
             continue
-        course = course_of(res, reading.on, default_supply, since=earliest)
+        course = course_of(res, reading.on, default_supply, too_early)
         if course is None:
             continue
         text = kind.text
