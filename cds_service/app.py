@@ -16,6 +16,7 @@ from cds_service.api.errors import install_error_handlers
 from cds_service.api.observability import configure_json_logging, install_observability
 from cds_service.api.routes import install_routes
 from cds_service.api.unread_body import DISCARD_FACTOR, DiscardUnreadBody
+from cds_service.app_parts import KNOWLEDGE_KEY, SETTINGS_KEY
 from cds_service.check import install_check
 from cds_service.dashboard import install_dashboard
 from cds_service.knowledge import load_knowledge
@@ -80,8 +81,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = True) -> Fl
         startup.announce(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["spine_cds.settings"] = settings
-    app.extensions["spine_cds.knowledge"] = load_knowledge()
+    app.extensions[SETTINGS_KEY] = settings
+    app.extensions[KNOWLEDGE_KEY] = load_knowledge()
     install_observability(app)  # request id, JSON logs, metrics, /healthz, /readyz
     install_store(app)  # decision and feedback log
     install_cors(app)

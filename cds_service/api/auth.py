@@ -33,6 +33,7 @@ from cds_service.api.issuers import (
     load_trusted_issuers,
 )
 from cds_service.api.replay import JtiCache, ReplayGuard, SharedSeenTokens
+from cds_service.app_parts import settings_of
 from cds_service.errors import StoreUnavailable, Unauthorized
 from cds_service.metrics import AUTH_FAILURES
 from cds_service.settings import Settings
@@ -214,7 +215,7 @@ def _claim_for_log(claims: dict[str, Any], name: str) -> str:
 
 def install_auth(app: Flask) -> None:
     """Require a valid client JWT on every route except probes, metrics, the API document and preflight."""
-    settings: Settings = app.extensions["spine_cds.settings"]
+    settings = settings_of(app)
     if settings.auth == "off":
         return  # said once at start-up (cds_service.startup)
     verifier = build_verifier(settings, SeenTokens(get_store(app)))

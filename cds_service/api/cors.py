@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response
 from flask_cors import CORS
 
-from cds_service.settings import Settings
+from cds_service.app_parts import settings_of
 
 log = logging.getLogger("cds_service.cors")
 
@@ -25,7 +25,7 @@ PREFLIGHT_MAX_AGE_SECONDS = 600
 
 def install_cors(app: Flask) -> None:
     """Answer preflight and add CORS headers on every route for the configured origins."""
-    settings: Settings = app.extensions["spine_cds.settings"]
+    settings = settings_of(app)
     origins = settings.cors_origins
     if not origins:
         return

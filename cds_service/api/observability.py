@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from cds_service.api.errors import outcome_response
 from cds_service.api.routes import SERVICES_KEY
+from cds_service.app_parts import settings_of
 from cds_service.errors import operation_outcome
 from cds_service.metrics import REQUEST_LATENCY
 from cds_service.store import get_store
@@ -176,7 +177,7 @@ def metrics() -> Response:
 
 def install_observability(app: Flask) -> None:
     """Request ids, JSON access logs, request latency metrics and the health/metrics routes."""
-    configure_json_logging(app.extensions["spine_cds.settings"].log_level)
+    configure_json_logging(settings_of(app).log_level)
     app.extensions[_LATENCY_CHILDREN] = {}
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -16,6 +16,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
+from cds_service.app_parts import knowledge_of, settings_of
 from cds_service.check import answer_finder, link_cards
 from cds_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from cds_service.hooks.request import (
@@ -27,10 +28,8 @@ from cds_service.hooks.request import (
     missing_context,
 )
 from cds_service.hooks.services import CdsService, declare_services, discovery_document, find_service
-from cds_service.knowledge import Knowledge
 from cds_service.metrics import DECISIONS, REJECTED_REQUESTS
 from cds_service.pipeline import evaluate_call
-from cds_service.settings import Settings
 from cds_service.store import get_store
 
 SERVICES_KEY = "spine_cds.services"
@@ -42,16 +41,6 @@ Model = TypeVar("Model", bound=BaseModel)
 
 discovery = Blueprint("discovery", __name__)
 hooks = Blueprint("hooks", __name__)
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["spine_cds.settings"]
-    return settings
-
-
-def _knowledge() -> Knowledge:
-    knowledge: Knowledge = current_app.extensions["spine_cds.knowledge"]
-    return knowledge
 
 
 def _service(service_id: str) -> CdsService:
@@ -161,7 +150,7 @@ def _claim(claims: dict[str, Any], name: str) -> str | None:
 def call_service(service_id: str) -> Response:
     """A hook call: validate the envelope, run the pipeline, log the decisions, answer the cards."""
     service = _service(service_id)
-    settings = _settings()
+    settings = settings_of(current_app)
     call = _validated(HookRequest, _json_object(settings.max_body_bytes))
     if call.hook not in ORDER_HOOKS:
         raise BadRequest(
@@ -178,7 +167,7 @@ def call_service(service_id: str) -> Response:
         outcome = evaluate_call(
             call,
             service,
-            knowledge=_knowledge(),
+            knowledge=knowledge_of(current_app),
             settings=settings,
             find_answers=answer_finder(current_app, patient_hash),
         )
@@ -224,7 +213,7 @@ def _kept_until_sent(*parts: object) -> Callable[[], None]:
 def receive_feedback(service_id: str) -> dict[str, Any]:
     """Feedback on cards: validate every item (cds-fb-1/2/3), store them, answer 200."""
     service = _service(service_id)
-    feedback = _validated(FeedbackRequest, _json_object(_settings().max_body_bytes))
+    feedback = _validated(FeedbackRequest, _json_object(settings_of(current_app).max_body_bytes))
     items = [item.to_json() for item in feedback.feedback]
     get_store(current_app).save_feedback(service_id=service.id, items=items)
     return {}
@@ -232,8 +221,6 @@ def receive_feedback(service_id: str) -> dict[str, Any]:
 
 def install_routes(app: Flask) -> None:
     """Declare the services and register the discovery, hook and feedback routes."""
-    app.extensions[SERVICES_KEY] = declare_services(
-        app.extensions["spine_cds.knowledge"], app.extensions["spine_cds.settings"]
-    )
+    app.extensions[SERVICES_KEY] = declare_services(knowledge_of(app), settings_of(app))
     app.register_blueprint(discovery)
     app.register_blueprint(hooks)

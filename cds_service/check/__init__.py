@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from flask import Flask
 
+from cds_service.app_parts import settings_of
 from cds_service.cards.ids import card_uuid
 from cds_service.cards.templating import labels
 from cds_service.check.page import ANSWERS_KEY, LINKS_KEY, check_pages
@@ -46,7 +47,7 @@ def secret_key(settings: Settings) -> str:
 
 def install_check(app: Flask) -> None:
     """The check pages, their signing key and session cookie (CSRF), and the answers' store."""
-    settings: Settings = app.extensions["spine_cds.settings"]
+    settings = settings_of(app)
     key = secret_key(settings)
     app.secret_key = key
     app.config.update(
@@ -87,7 +88,7 @@ def link_cards(app: Flask, outcome: HookOutcome, *, service_id: str, patient_has
         ticket = CheckTicket.of(decision, service_id=service_id, patient_hash=patient_hash)
         label = labels()["check_link"]
         check_link = Link.model_construct(label=label, url=links.url(ticket), type="absolute")
-        link = card_link(app.extensions["spine_cds.settings"], label, check_link)
+        link = card_link(settings_of(app), label, check_link)
         card.links = [*(card.links or []), link]
         CHECK_LINKS.inc()
 

@@ -21,17 +21,16 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from wtforms.validators import ValidationError
 
+from cds_service.app_parts import knowledge_of, settings_of
 from cds_service.cards.templating import templates_dir
 from cds_service.check.outcome import flag_label, order_name, what_follows
 from cds_service.check.problems import CheckProblem, problem_for_status
 from cds_service.check.tickets import CheckLinks, LinkExpired, LinkInvalid, OpenedLink
 from cds_service.errors import CdsError
-from cds_service.knowledge import Knowledge
 from cds_service.metrics import CHECK_ANSWER_SETS, CHECK_ANSWERS, CHECK_REFUSED
 from cds_service.rules.answers import ANSWERS, CLINIC_TIME, Answer
 from cds_service.rules.model import RedFlagId
 from cds_service.rules.pathway_rules import load_pathway_rules
-from cds_service.settings import Settings
 from cds_service.store.answers import AnswerSet, AnswerStore
 
 log = logging.getLogger("cds_service.check")
@@ -74,16 +73,6 @@ def stylesheet_text() -> str:
     return (templates_dir() / "check" / "check.css").read_text("utf-8")
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["spine_cds.settings"]
-    return settings
-
-
-def _knowledge() -> Knowledge:
-    knowledge: Knowledge = current_app.extensions["spine_cds.knowledge"]
-    return knowledge
-
-
 def _answer_store() -> AnswerStore:
     store: AnswerStore = current_app.extensions[ANSWERS_KEY]
     return store
@@ -94,7 +83,7 @@ def _page(name: str, status: int = 200, **variables: Any) -> Response:
         page_templates()
         .get_template(name)
         .render(
-            guideline=_knowledge().guideline,
+            guideline=knowledge_of(current_app).guideline,
             stylesheet=url_for("check.stylesheet"),
             **variables,
         )
@@ -112,7 +101,10 @@ def _limit_rate() -> None:
     if request.endpoint == "check.stylesheet":
         return
     request.max_content_length = MAX_FORM_BYTES
-    if _answer_store().hit(request.remote_addr or "unknown") > _settings().check_requests_per_minute:
+    if (
+        _answer_store().hit(request.remote_addr or "unknown")
+        > settings_of(current_app).check_requests_per_minute
+    ):
         raise CheckProblem("rate-limited")
 
 
@@ -223,14 +215,14 @@ def save_answers(token: str) -> Response:
     if set_id is None:
         raise CheckProblem("used")
     answered_at = datetime.now(CLINIC_TIME)
-    outcome = what_follows(ticket, answers, answered_at, _knowledge())
+    outcome = what_follows(ticket, answers, answered_at, knowledge_of(current_app))
     _log_answer_set(set_id, ticket.consult_id, answer_set.answers, changed=outcome.changed)
     return _page(
         "answered.html.j2",
         order=order_name(ticket),
         outcome=outcome,
         answered_at=answered_at.strftime("%H:%M on %d %b %Y"),
-        valid_minutes=_settings().answers_valid_minutes,
+        valid_minutes=settings_of(current_app).answers_valid_minutes,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, json
 
+from cds_service.app_parts import knowledge_of, settings_of
 from cds_service.cards.templating import labels
 from cds_service.knowledge import Knowledge
 from cds_service.rules.pathway_rules import load_pathway_rules
@@ -71,8 +72,8 @@ def questionnaire() -> Response:
     """The Questionnaire, built once per process (it holds no patient data)."""
     body = current_app.extensions.get("spine_cds.questionnaire")
     if body is None:
-        settings: Settings = current_app.extensions["spine_cds.settings"]
-        knowledge: Knowledge = current_app.extensions["spine_cds.knowledge"]
+        settings = settings_of(current_app)
+        knowledge = knowledge_of(current_app)
         body = json.dumps(build_questionnaire(settings, knowledge))
         current_app.extensions["spine_cds.questionnaire"] = body
     return Response(body, mimetype=FHIR_JSON)

@@ -8,19 +8,19 @@ from pathlib import Path
 
 from flask import Flask
 
+from cds_service.app_parts import settings_of
 from cds_service.dashboard.session import DashboardSessions
 from cds_service.dashboard.signin import USERS_KEY, FailedSignIns
 from cds_service.dashboard.tariff import load_tariff
 from cds_service.dashboard.users import UsersFile
 from cds_service.dashboard.views import FAILURES_KEY, TARIFF_KEY, dashboard
-from cds_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def install_dashboard(app: Flask) -> None:
     """Register /dashboard when SPINE_CDS_DASHBOARD_USERS names a users file; otherwise it is off."""
-    settings: Settings = app.extensions["spine_cds.settings"]
+    settings = settings_of(app)
     if not settings.dashboard_users:
         return
     users = UsersFile(Path(settings.dashboard_users))

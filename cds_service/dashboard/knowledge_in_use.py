@@ -10,7 +10,8 @@ from importlib.resources.abc import Traversable
 
 from flask import Flask
 
-from cds_service.knowledge import Knowledge, knowledge_directory
+from cds_service.app_parts import knowledge_of
+from cds_service.knowledge import knowledge_directory
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _files(directory: Traversable, prefix: str = "") -> list[KnowledgeFile]:
 def knowledge_in_use(app: Flask, today: date) -> KnowledgeInUse:
     """The guideline and knowledge files loaded by the app (file digests computed once)."""
     cached: KnowledgeInUse | None = app.extensions.get("spine_cds.dashboard_knowledge")
-    knowledge: Knowledge = app.extensions["spine_cds.knowledge"]
+    knowledge = knowledge_of(app)
     guideline = knowledge.guideline
     if cached is None:
         try:

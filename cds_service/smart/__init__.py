@@ -14,6 +14,7 @@ import secrets
 
 from flask import Flask
 
+from cds_service.app_parts import settings_of
 from cds_service.hooks.response import Link
 from cds_service.settings import Settings
 from cds_service.smart.hook_answers import smart_enabled
@@ -42,7 +43,7 @@ def _secret(app: Flask, settings: Settings) -> str:
 
 def install_smart(app: Flask) -> None:
     """The SMART app's pages."""
-    _install_pages(app, _secret(app, app.extensions["spine_cds.settings"]))
+    _install_pages(app, _secret(app, settings_of(app)))
 
 
 def card_link(settings: Settings, label: str, check_link: Link) -> Link:

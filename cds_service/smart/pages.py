@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
+from cds_service.app_parts import knowledge_of, settings_of
 from cds_service.cards.templating import labels, templates_dir
 from cds_service.check.page import stylesheet_text
 from cds_service.check.questionnaire import build_questionnaire
@@ -67,18 +68,13 @@ def _environment() -> Environment:
     )
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["spine_cds.settings"]
-    return settings
-
-
 def _sealer() -> Sealer:
     sealer: Sealer = current_app.extensions[SEALER_KEY]
     return sealer
 
 
 def _redirect_uri() -> str:
-    return f"{_settings().public_url.rstrip('/')}/smart/callback"
+    return f"{settings_of(current_app).public_url.rstrip('/')}/smart/callback"
 
 
 def _page(template: str, status: int = 200, **values: Any) -> Response:
@@ -107,7 +103,7 @@ def _set_launch_cookie(response: BaseResponse, value: str, max_age: int) -> None
         max_age=max_age,
         path="/smart/",
         httponly=True,
-        secure=_settings().public_url.startswith("https://"),
+        secure=settings_of(current_app).public_url.startswith("https://"),
         samesite="Lax",  # the callback is a top-level GET from the EHR's authorisation server
     )
 
@@ -117,7 +113,7 @@ def _questions(form: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _form(knowledge: Knowledge) -> dict[str, Any]:
-    return build_questionnaire(_settings(), knowledge)
+    return build_questionnaire(settings_of(current_app), knowledge)
 
 
 @smart_pages.get("/smart/smart.css")
@@ -135,7 +131,7 @@ def launch() -> BaseResponse:
         url, pending = begin(
             request.args.get("iss"),
             request.args.get("launch"),
-            settings=_settings(),
+            settings=settings_of(current_app),
             redirect_uri=_redirect_uri(),
         )
     except LaunchRefused as refused:
@@ -153,14 +149,14 @@ def callback() -> Response:
         launched = finish(
             sealer.open_pending(request.cookies.get(LAUNCH_COOKIE)),
             request.args,
-            settings=_settings(),
+            settings=settings_of(current_app),
             redirect_uri=_redirect_uri(),
         )
     except LaunchRefused as refused:
         response = _problem(refused.status, refused.message)
         response.delete_cookie(LAUNCH_COOKIE, path="/smart/")  # a launch is tried once
         return response
-    form = _form(current_app.extensions["spine_cds.knowledge"])
+    form = _form(knowledge_of(current_app))
     response = _page("form.html.j2", questions=_questions(form), csrf_token=generate_csrf())
     _set_launch_cookie(response, sealer.seal(launched), FORM_SECONDS)
     return response
@@ -221,9 +217,9 @@ def answers() -> Response:
         return _problem(
             400, "This launch has expired or its answers were already saved; launch the app again."
         )
-    knowledge: Knowledge = current_app.extensions["spine_cds.knowledge"]
+    knowledge = knowledge_of(current_app)
     form = _form(knowledge)
-    settings = _settings()
+    settings = settings_of(current_app)
     try:
         given = _answers(request.form, {q["id"] for q in _questions(form)})
         resource = questionnaire_response(

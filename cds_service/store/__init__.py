@@ -7,6 +7,7 @@ import secrets
 
 from flask import Flask
 
+from cds_service.app_parts import settings_of
 from cds_service.errors import StoreUnavailable
 from cds_service.settings import Settings
 from cds_service.store.decision_store import DecisionStore
@@ -45,7 +46,7 @@ def open_store(settings: Settings) -> DecisionStore:
 
 def install_store(app: Flask) -> None:
     """Open the decision and feedback store for the app (SPINE_CDS_DATABASE_URL)."""
-    settings: Settings = app.extensions["spine_cds.settings"]
+    settings = settings_of(app)
     app.extensions[_EXTENSION] = open_store(settings)
 
 
