@@ -76,11 +76,11 @@ def readings(
     out: list[tuple[date, float, Resource]] = []
     floor = since.isoformat()
     for res in reading.coded(value_set_id):
-        if res.get("resourceType") != "Observation" or status_of(res) in VOID:
-            continue
         raw = res.get("effectiveDateTime")
         if isinstance(raw, str) and raw[:10] < floor:
-            continue  # ISO dates compare as strings: skip old readings before parsing anything
+            continue  # ISO dates compare as strings: skip old readings (most) before reading more
+        if res.get("resourceType") != "Observation" or status_of(res) in VOID:
+            continue
         dated = when(res)
         if dated is None or dated < since:
             continue
