@@ -91,15 +91,32 @@ def cpu_us(step: Callable[[], Any], iterations: int, rounds: int) -> float:
 
 
 def memoized(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The function's first answer, returned for every later call (the stage 'removed')."""
+    """The function's first answer, returned for every later call (the stage 'removed').
+
+    A hook outcome is handed back with its cards' links as they were first answered: the call adds
+    the red-flag check link to the cards it is given, and the stored cards must not keep them.
+    """
     answers: list[Any] = []
+    links: list[Any] = []
 
     def stored(*args: Any, **kwargs: Any) -> Any:
         if not answers:
             answers.append(function(*args, **kwargs))
+            links.extend(_card_links(answers[0]))
+        for card, first in zip(_cards(answers[0]), links, strict=True):
+            card.links = first
         return answers[0]
 
     return stored
+
+
+def _cards(answer: Any) -> list[Any]:
+    response = getattr(answer, "response", None)
+    return list(response.cards) if response is not None else []
+
+
+def _card_links(answer: Any) -> list[Any]:
+    return [list(card.links) if card.links is not None else None for card in _cards(answer)]
 
 
 def main() -> int:
