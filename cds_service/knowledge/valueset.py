@@ -127,11 +127,18 @@ class ValueSet:
                 return found.group(0).strip() or text
         return None
 
-    def match(self, concept: Any) -> CodeRef | None:
-        """First coding of a CodeableConcept (or list) in the set, else a text-pattern match, else None."""
+    def match_coding(self, concept: Any) -> CodeRef | None:
+        """First coding of a CodeableConcept (or list) in the set, else None."""
         for system, code, display in codings(concept):
             if self.contains(system, code):
                 return CodeRef(system, code, display)
+        return None
+
+    def match(self, concept: Any) -> CodeRef | None:
+        """First coding of a CodeableConcept (or list) in the set, else a text-pattern match, else None."""
+        coded = self.match_coding(concept)
+        if coded is not None:
+            return coded
         if self.text_patterns:
             matched = self.match_text(concept_text(concept))
             if matched is not None:

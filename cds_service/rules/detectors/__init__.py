@@ -87,7 +87,7 @@ def post_surgical_leg_pain(findings: Findings, reading: Reading, radicular: list
         return
     first = min(operations)
     leg_pain = [
-        evidence_for(res, matched, facts(reading, res)[2], "problem list")
+        evidence_for(res, matched, facts(reading, res).onset, "problem list")
         for res, matched in reading.conditions_in("leg-pain")
         if counts(res, CURRENT, reading)
     ]

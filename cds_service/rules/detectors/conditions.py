@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from cds_service.fhir.record import Resource, codings
-from cds_service.rules.detectors.findings import Findings, Reading, evidence_for, parse_date
+from cds_service.rules.detectors.findings import ConditionFacts, Findings, Reading, evidence_for, parse_date
 from cds_service.rules.model import RedFlagId
 
 NEVER_COUNTS = frozenset({"refuted", "entered-in-error"})
@@ -105,13 +105,13 @@ def onset_date(res: Resource) -> date | None:
     return None
 
 
-def facts(reading: Reading, res: Resource) -> tuple[str | None, str | None, date | None]:
-    """(verification status, clinical status, onset) of a condition, read once per decision (one
-    condition is weighed for several value sets and its evidence dated)."""
+def facts(reading: Reading, res: Resource) -> ConditionFacts:
+    """A condition's statuses and onset, read once per decision (one condition is weighed for
+    several value sets and its evidence dated)."""
     key = id(res)  # the record holds every resource for the whole decision
     found = reading.condition_facts.get(key)
     if found is None:
-        found = reading.condition_facts[key] = (
+        found = reading.condition_facts[key] = ConditionFacts(
             status_code(res, "verificationStatus"),
             status_code(res, "clinicalStatus"),
             onset_date(res),
@@ -175,7 +175,7 @@ def detect_conditions(reading: Reading, findings: Findings) -> None:
             continue  # no condition of this record can be in the set: skip its look-up
         for res, matched in reading.conditions_in(value_set_id):
             if counts(res, how, reading):
-                findings.add(flag, evidence_for(res, matched, facts(reading, res)[2], SOURCE), *features)
+                findings.add(flag, evidence_for(res, matched, facts(reading, res).onset, SOURCE), *features)
     detect_other_cancer(reading, findings)
     detect_sciatica(reading, findings)
 
@@ -187,7 +187,7 @@ def detect_other_cancer(reading: Reading, findings: Findings) -> None:
     for res, matched in reading.conditions_in("cancer-any"):
         if reading.match("cancer-excluded", res.get("code")) is not None or not counts(res, HISTORY, reading):
             continue
-        evidence = evidence_for(res, matched, facts(reading, res)[2], SOURCE)
+        evidence = evidence_for(res, matched, facts(reading, res).onset, SOURCE)
         if evidence.reference not in known:
             findings.add(RedFlagId.HISTORY_OF_CANCER, evidence, "other-cancer")
 
@@ -196,4 +196,4 @@ def detect_sciatica(reading: Reading, findings: Findings) -> None:
     """Active sciatica: 'with neurology' only once limb weakness is also found (see combine_flags)."""
     for res, matched in reading.conditions_in("sciatica"):
         if counts(res, CHRONIC, reading):
-            findings.sciatica.append(evidence_for(res, matched, facts(reading, res)[2], SOURCE))
+            findings.sciatica.append(evidence_for(res, matched, facts(reading, res).onset, SOURCE))

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from cds_service.fhir.record import PatientRecord, Resource, codings, concept_text, reference_of
+from cds_service.fhir.record import PatientRecord, Resource, concept_text, reference_of
 from cds_service.knowledge import Knowledge
 from cds_service.rules.detectors.lookups import KnowledgeLookups
 from cds_service.rules.detectors.order_words import affirmed_parts, order_texts
@@ -58,6 +58,14 @@ class Findings:
         return tuple(RedFlag(flag, tuple(self.flags[flag])) for flag in found)
 
 
+class ConditionFacts(NamedTuple):
+    """What every rule reads of a condition besides its code."""
+
+    verification: str | None  # verificationStatus code
+    clinical: str | None  # clinicalStatus code
+    onset: date | None
+
+
 @dataclass
 class Reading:
     """One detection pass: the order, the record, the knowledge and the date it is judged at."""
@@ -75,8 +83,7 @@ class Reading:
     _words_in: dict[str, Mapping[str, str]] = field(default_factory=dict)
     _condition_sets: Collection[str] | None = None
     uncoded_procedures: list[Resource] | None = None  # worked out by the procedures detector
-    # id(condition) -> (verification, clinical status, onset): see conditions.facts.
-    condition_facts: dict[int, tuple[str | None, str | None, date | None]] = field(default_factory=dict)
+    condition_facts: dict[int, ConditionFacts] = field(default_factory=dict)  # by id(): conditions.facts
 
     @property
     def lookups(self) -> KnowledgeLookups:
@@ -157,11 +164,11 @@ class Reading:
         """`ValueSet.match`: the concept's first coding in the set, else the words its text patterns
         match, read from this decision's `words_in` (a record's texts recur across sets)."""
         value_set = self.knowledge.value_set(value_set_id)
-        for system, code, display in codings(concept):
-            if value_set.contains(system, code):
-                return CodeRef(system, code, display)
-        if not value_set.text_patterns or "imaging" in value_set_id:
-            return value_set.match(concept) if value_set.text_patterns else None
+        if value_set_id not in self.lookups.words.set_ids:  # no text patterns, or an order's set
+            return value_set.match(concept)
+        coded = value_set.match_coding(concept)
+        if coded is not None:
+            return coded
         words = self.words_in(concept_text(concept)).get(value_set_id)
         return CodeRef(None, None, words) if words is not None else None
 

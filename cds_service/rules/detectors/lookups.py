@@ -30,6 +30,7 @@ class TextWords:
         self.patterns = [p for _, value_set in patterned for p in value_set.text_patterns]
         # Pattern number -> the id of the set it belongs to (numbers run set by set, in set order).
         self.set_of = [value_set_id for value_set_id, value_set in patterned for _ in value_set.text_patterns]
+        self.set_ids = frozenset(value_set_id for value_set_id, _ in patterned)  # the sets it reads
         self.shortlist = PatternSet(self.patterns)
 
     def matches(self, text: str) -> Mapping[str, str]:
