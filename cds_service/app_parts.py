@@ -1,6 +1,8 @@
-"""What the app is built with, as every blueprint reads it: its settings and loaded knowledge."""
+"""What the app is built with, as every blueprint reads it: its settings, loaded knowledge and version."""
 
 from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
 
 from flask import Flask
 
@@ -21,3 +23,11 @@ def knowledge_of(app: Flask) -> Knowledge:
     """The knowledge the app loaded at start-up."""
     knowledge: Knowledge = app.extensions[KNOWLEDGE_KEY]
     return knowledge
+
+
+def service_version() -> str:
+    """The installed spine-cds release ("unknown" when run from a tree that was never installed)."""
+    try:
+        return version("spine-cds")
+    except PackageNotFoundError:
+        return "unknown"

@@ -7,7 +7,6 @@ app serves is described and that real answers validate against the described sch
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
 from flask import Flask, current_app, jsonify
@@ -16,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cds_service.api.routes import SERVICES_KEY
+from cds_service.app_parts import service_version
 from cds_service.hooks.request import DiscoveryResponse, FeedbackRequest, HookRequest
 from cds_service.hooks.response import HookResponse
 from cds_service.smart.api_description import red_flag_answers_form, smart_paths
@@ -259,7 +259,7 @@ def build_openapi(service_ids: list[str]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "spine-cds: spinal imaging advice (CDS Hooks 2.0)",
-            "version": version("spine-cds"),
+            "version": service_version(),
             "description": "Advice on spinal X-ray, CT and MRI orders in primary care (CDS Hooks 2.0)",
         },
         "paths": {**_hook_operations(service_ids), **_operations_paths(), **_check_paths(), **smart_paths()},

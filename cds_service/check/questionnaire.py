@@ -8,12 +8,11 @@ the service's CodeSystem; the answer is a boolean (true: yes, the red flag is pr
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, json
 
-from cds_service.app_parts import knowledge_of, settings_of
+from cds_service.app_parts import knowledge_of, service_version, settings_of
 from cds_service.cards.templating import labels
 from cds_service.knowledge import Knowledge
 from cds_service.rules.pathway_rules import load_pathway_rules
@@ -53,7 +52,7 @@ def build_questionnaire(settings: Settings, knowledge: Knowledge) -> dict[str, A
         "id": QUESTIONNAIRE_ID,
         "meta": {"profile": [SDC_QUESTIONNAIRE]},
         "url": f"{settings.canonical_base}/Questionnaire/{QUESTIONNAIRE_ID}",
-        "version": version("spine-cds"),
+        "version": service_version(),
         "name": "SpinalRedFlags",
         "title": "Spinal imaging red-flag questions",
         "status": "active",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from importlib.resources.abc import Traversable
 
 from flask import Flask
 
-from cds_service.app_parts import knowledge_of
+from cds_service.app_parts import knowledge_of, service_version
 from cds_service.knowledge import knowledge_directory
 
 
@@ -52,17 +51,13 @@ def knowledge_in_use(app: Flask, today: date) -> KnowledgeInUse:
     knowledge = knowledge_of(app)
     guideline = knowledge.guideline
     if cached is None:
-        try:
-            service_version = version("spine-cds")
-        except PackageNotFoundError:
-            service_version = "unknown"
         cached = KnowledgeInUse(
             guideline_label=guideline.label,
             guideline_url=guideline.url,
             checked=guideline.checked,
             next_review=guideline.next_review,
             overdue=False,
-            service_version=service_version,
+            service_version=service_version(),
             files=_files(knowledge_directory()),
         )
         app.extensions["spine_cds.dashboard_knowledge"] = cached
