@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 
 from cds_service import Settings
@@ -14,15 +11,6 @@ from cds_service.rules.model import Decision, Modality, Pathway
 from cds_service.store import open_store, tables
 from tests.card_decisions import decision
 from tests.store_samples import overridden
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The decision log on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def _fracture_card(fracture: Decision) -> Card:

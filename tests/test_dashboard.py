@@ -20,15 +20,6 @@ from tests.hook_requests import SELECT_URL
 from tests.store_samples import lumbar_mri_decision, overridden, response_with_cards
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The decision log on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'log.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def client(tmp_path: Path, database_url: str) -> FlaskClient:
     """The service with the dashboard on (auth off for the hook calls that fill the log)."""

@@ -35,15 +35,6 @@ def signer() -> ClientKey:
     return ClientKey("ES384", "ehr-ec-1", iss=ISS)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """One database of each kind, shared by the nodes of a test."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'var' / 'spine-cds.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 def start_node(tmp_path: Path, signer: ClientKey, database_url: str, **settings: Any) -> Flask:
     """One app instance, as a gunicorn worker or another node starts it."""
     issuers = tmp_path / "trusted-issuers.json"

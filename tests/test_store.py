@@ -33,15 +33,6 @@ from tests.store_samples import (
 HASH_KEY = "test-key-not-for-production"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of each kind."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'var' / 'spine-cds.sqlite'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def store(database_url: str) -> Iterator[DecisionStore]:
     """A store opened as a node opens it at start-up."""
