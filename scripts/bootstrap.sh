@@ -24,14 +24,8 @@ if [ "${1:-}" = "--test" ]; then
   # nginx and openssl: the several-node test (tests/test_cluster_demo.py, scripts/cluster-demo.sh).
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-      echo "Missing Debian packages: run 'sudo apt-get install ${missing[*]}' first" >&2
-      exit 1
-    fi
-  fi
+  . scripts/debian-packages.sh
+  ensure_debian_packages "${missing[@]}"
   # axe-core checks the web pages for WCAG 2.1 AA in the browser tests (served from disk, no CDN).
   AXE_VERSION=4.11.4
   if ! grep -qs "\"version\": \"$AXE_VERSION\"" var/node/node_modules/axe-core/package.json; then

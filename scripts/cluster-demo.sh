@@ -15,13 +15,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "Missing Debian packages: run 'sudo apt-get install ${missing[*]}' first" >&2
-    exit 1
-  fi
-fi
+. scripts/debian-packages.sh
+ensure_debian_packages "${missing[@]}"
 
 exec .venv/bin/python bench/cluster_demo.py "$@"
